@@ -1,0 +1,3 @@
+from hermetic.cli import main
+
+main()

@@ -1,0 +1,31 @@
+"""Manifests in, one validated `Spec` out."""
+
+from hermetic.spec.model import (
+    DEFAULT,
+    Activation,
+    CondaDependency,
+    Environment,
+    EnvironmentDecl,
+    Feature,
+    Policy,
+    PypiDependency,
+    PypiOptions,
+    Spec,
+    SystemRequirements,
+    Target,
+)
+
+__all__ = [
+    "DEFAULT",
+    "Activation",
+    "CondaDependency",
+    "Environment",
+    "EnvironmentDecl",
+    "Feature",
+    "Policy",
+    "PypiDependency",
+    "PypiOptions",
+    "Spec",
+    "SystemRequirements",
+    "Target",
+]

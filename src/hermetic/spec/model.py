@@ -1,0 +1,266 @@
+"""The validated spec: one model, whatever manifest it came from.
+
+A spec is a set of features (the unnamed `default` feature plus named ones) and a set of
+environments, each the default feature plus the features it lists. `Spec.environment(name)`
+composes one environment with pixi's semantics: dependencies and system requirements add
+to the default's, a feature's `platforms` narrows the environment's platforms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hermetic.errors import Location, UsageError, did_you_mean
+
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class CondaDependency:
+    """One conda requirement, kept as a conda match spec string (`numpy >=1.26`)."""
+
+    name: str
+    spec: str  # full match spec, name included: "pytorch::pytorch ==2.0.1", "numpy 1.26.*"
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class PypiDependency:
+    """One PyPI requirement, kept as a PEP 508 string (`torch>=2.3`)."""
+
+    name: str  # normalized (PEP 503)
+    requirement: str
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class SystemRequirements:
+    """What the machines that run the environment are declared to have.
+
+    They become the solver's virtual packages; nothing is detected at lock time.
+    """
+
+    cuda: str | None = None  # the driver supports CUDA >= this (sets __cuda)
+    glibc: str | None = None  # __glibc on linux
+    linux: str | None = None  # kernel, __linux
+    macos: str | None = None  # __osx
+    archspec: str | None = None  # __archspec microarchitecture, e.g. x86_64_v3
+
+    def merged(self, other: SystemRequirements) -> SystemRequirements:
+        """Combine two sets: for each key the higher declared version wins."""
+        from packaging.version import InvalidVersion, Version
+
+        def pick(a: str | None, b: str | None) -> str | None:
+            if a is None or b is None:
+                return a if b is None else b
+            try:
+                return a if Version(a) >= Version(b) else b
+            except InvalidVersion:
+                return b
+
+        return SystemRequirements(
+            cuda=pick(self.cuda, other.cuda),
+            glibc=pick(self.glibc, other.glibc),
+            linux=pick(self.linux, other.linux),
+            macos=pick(self.macos, other.macos),
+            archspec=other.archspec or self.archspec,
+        )
+
+
+@dataclass(frozen=True)
+class PypiOptions:
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()  # URLs or absolute paths (relative paths are resolved on read)
+    no_build: bool = False
+
+    def merged(self, other: PypiOptions) -> PypiOptions:
+        return PypiOptions(
+            index_url=other.index_url or self.index_url,
+            extra_index_urls=_unique(self.extra_index_urls + other.extra_index_urls),
+            find_links=_unique(self.find_links + other.find_links),
+            no_build=self.no_build or other.no_build,
+        )
+
+
+@dataclass(frozen=True)
+class Activation:
+    env: tuple[tuple[str, str], ...] = ()  # in declaration order
+    scripts: tuple[str, ...] = ()
+
+    def merged(self, other: Activation) -> Activation:
+        env = dict(self.env)
+        env.update(dict(other.env))
+        return Activation(env=tuple(env.items()), scripts=_unique(self.scripts + other.scripts))
+
+
+@dataclass(frozen=True)
+class Target:
+    """Per-platform additions: `[target.<platform>]`."""
+
+    platform: str
+    dependencies: tuple[CondaDependency, ...] = ()
+    pypi_dependencies: tuple[PypiDependency, ...] = ()
+    activation: Activation = Activation()
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    channels: tuple[str, ...] = ()
+    platforms: tuple[str, ...] | None = None  # None: does not narrow
+    dependencies: tuple[CondaDependency, ...] = ()
+    pypi_dependencies: tuple[PypiDependency, ...] = ()
+    system_requirements: SystemRequirements = SystemRequirements()
+    activation: Activation = Activation()
+    targets: tuple[Target, ...] = ()
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """`[tool.hermetic.policy]`: what `hermetic check` enforces."""
+
+    allowed_channels: tuple[str, ...] = ("conda-forge",)
+    forbidden_channels: tuple[str, ...] = ("defaults", "anaconda", "main", "r", "msys2", "free")
+    strict_channel_priority: bool = True
+    require_python_pin: bool = True
+    allow_conda_pypi_duplicates: bool = False
+    warn_bundled_native_libs: bool = True
+    ignore: tuple[str, ...] = ()  # rule ids to skip
+
+
+@dataclass(frozen=True)
+class EnvironmentDecl:
+    name: str
+    features: tuple[str, ...]
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One composed environment: what the resolver solves for each platform."""
+
+    name: str
+    features: tuple[str, ...]
+    channels: tuple[str, ...]
+    platforms: tuple[str, ...]
+    system_requirements: SystemRequirements
+    pypi_options: PypiOptions
+    _dependencies: tuple[CondaDependency, ...]
+    _pypi_dependencies: tuple[PypiDependency, ...]
+    _activation: Activation
+    _targets: tuple[Target, ...]
+
+    def conda_dependencies(self, platform: str) -> tuple[CondaDependency, ...]:
+        deps = self._dependencies + tuple(
+            d for t in self._targets if t.platform == platform for d in t.dependencies
+        )
+        return _last_wins(deps)
+
+    def pypi_dependencies(self, platform: str) -> tuple[PypiDependency, ...]:
+        deps = self._pypi_dependencies + tuple(
+            d for t in self._targets if t.platform == platform for d in t.pypi_dependencies
+        )
+        return _last_wins(deps)
+
+    def activation(self, platform: str) -> Activation:
+        act = self._activation
+        for t in self._targets:
+            if t.platform == platform:
+                act = act.merged(t.activation)
+        return act
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The whole validated spec of one project."""
+
+    manifest: str  # path of the file it was read from
+    kind: str  # "pyproject" | "hermetic-toml" | "environment-yml"
+    name: str | None
+    platforms: tuple[str, ...]
+    pypi_options: PypiOptions
+    features: tuple[Feature, ...]  # features[0] is the default feature
+    environments: tuple[EnvironmentDecl, ...]  # always includes "default"
+    policy: Policy = Policy()
+    # conda name -> PyPI name, or "" when the conda package is no Python distribution
+    pypi_mapping: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def default_feature(self) -> Feature:
+        return self.features[0]
+
+    def feature(self, name: str) -> Feature:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise UsageError(f"unknown feature {name!r}")
+
+    @property
+    def environment_names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.environments)
+
+    def environment(self, name: str = DEFAULT) -> Environment:
+        decl = next((e for e in self.environments if e.name == name), None)
+        if decl is None:
+            known = ", ".join(self.environment_names)
+            guess = did_you_mean(name, self.environment_names)
+            raise UsageError(
+                f"no environment named {name!r} in {self.manifest}",
+                hint=(f"did you mean {guess!r}? " if guess else "") + f"environments: {known}",
+            )
+        return compose(self, decl)
+
+
+def compose(spec: Spec, decl: EnvironmentDecl) -> Environment:
+    feats = [spec.default_feature] + [spec.feature(n) for n in decl.features if n != DEFAULT]
+    channels: tuple[str, ...] = ()
+    platforms = spec.platforms
+    sysreq = SystemRequirements()
+    deps: tuple[CondaDependency, ...] = ()
+    pdeps: tuple[PypiDependency, ...] = ()
+    act = Activation()
+    targets: tuple[Target, ...] = ()
+    # Features listed later take precedence for channels, like pixi: their channels come first.
+    for f in feats:
+        channels = _unique(f.channels + channels) if f is not feats[0] else f.channels
+    for f in feats:
+        if f.platforms is not None:
+            platforms = tuple(p for p in platforms if p in f.platforms)
+        sysreq = sysreq.merged(f.system_requirements)
+        deps += f.dependencies
+        pdeps += f.pypi_dependencies
+        act = act.merged(f.activation)
+        targets += f.targets
+    if not platforms:
+        raise UsageError(
+            f"environment {decl.name!r} has no platform left: its features' platforms do not overlap",
+            location=decl.location,
+            hint="give the features platforms in common, or drop one from the environment",
+        )
+    return Environment(
+        name=decl.name,
+        features=tuple(f.name for f in feats),
+        channels=channels,
+        platforms=platforms,
+        system_requirements=sysreq,
+        pypi_options=spec.pypi_options,
+        _dependencies=deps,
+        _pypi_dependencies=pdeps,
+        _activation=act,
+        _targets=targets,
+    )
+
+
+def _unique(items: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _last_wins(deps):  # type: ignore[no-untyped-def]
+    """Later declarations of a name replace earlier ones (a feature overriding the default)."""
+    by_name: dict[str, object] = {}
+    for d in deps:
+        by_name.pop(d.name, None)
+        by_name[d.name] = d
+    return tuple(by_name.values())
