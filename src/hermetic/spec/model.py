@@ -73,6 +73,7 @@ class PypiOptions:
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()  # URLs or absolute paths (relative paths are resolved on read)
     no_build: bool = False
+    no_index: bool = False  # only find-links, e.g. an offline wheelhouse
 
     def merged(self, other: PypiOptions) -> PypiOptions:
         return PypiOptions(
@@ -80,6 +81,7 @@ class PypiOptions:
             extra_index_urls=_unique(self.extra_index_urls + other.extra_index_urls),
             find_links=_unique(self.find_links + other.find_links),
             no_build=self.no_build or other.no_build,
+            no_index=self.no_index or other.no_index,
         )
 
 

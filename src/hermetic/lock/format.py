@@ -1,0 +1,135 @@
+"""Rendering and parsing `hermetic.lock` (rattler's lock format plus a `hermetic:` block)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import yaml
+
+from hermetic.lock.inputs import FORMAT, EnvironmentInputs
+from hermetic.resolve.channels import channel_url
+from hermetic.resolve.pypi import PypiPackage
+
+META_KEY = "hermetic"
+_META_MARK = f"\n{META_KEY}:\n"
+
+
+@dataclass(frozen=True)
+class LockedEnvironment:
+    """What one environment locked to: records and PyPI packages per platform."""
+
+    name: str
+    inputs: EnvironmentInputs
+    conda: Mapping[str, Sequence]  # platform -> list[rattler.RepoDataRecord]
+    pypi: Mapping[str, tuple[PypiPackage, ...]]
+
+
+def render(environments: Sequence[LockedEnvironment]) -> str:
+    """The lock file's text. Same inputs, same bytes."""
+    import tempfile
+    from pathlib import Path
+
+    from rattler import LockChannel, LockFile, LockPlatform
+
+    platforms = sorted({p for e in environments for p in e.inputs.platforms})
+    lf = LockFile([LockPlatform(p) for p in platforms])
+    by_name = {str(p.name): p for p in lf.platforms()}
+    artifacts: dict[str, PypiPackage] = {}
+    for env in sorted(environments, key=lambda e: e.name):
+        lf.set_channels(env.name, [LockChannel(channel_url(c)) for c in env.inputs.channels])
+        for plat in env.inputs.platforms:
+            lp = by_name[plat]
+            for rec in env.conda.get(plat, ()):
+                lf.add_conda_package(env.name, lp, rec)
+            for pkg in env.pypi.get(plat, ()):
+                lf.add_pypi_package(env.name, lp, pkg.name, pkg.version, pkg.url)
+                artifacts[pkg.url] = pkg
+    with tempfile.TemporaryDirectory(prefix="hermetic-lock-") as tmp:
+        path = Path(tmp) / "lock"
+        lf.to_path(str(path))
+        text = path.read_text()
+    text = _add_pypi_fields(text, artifacts)
+    return text + _render_meta(environments)
+
+
+def _add_pypi_fields(text: str, artifacts: Mapping[str, PypiPackage]) -> str:
+    """Add the sha256 and requires_* fields rattler's API cannot set to each PyPI entry."""
+    if not artifacts:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    in_packages = False
+    current: PypiPackage | None = None
+    for line in lines:
+        if line == "packages:":
+            in_packages = True
+        elif in_packages and line.startswith("- "):
+            current = None
+            if line.startswith("- pypi: "):
+                current = artifacts.get(_unquote(line[len("- pypi: ") :]))
+        out.append(line)
+        if current is not None and line.startswith("  version: "):
+            if current.sha256:
+                out.append(f"  sha256: {_scalar(current.sha256)}")
+            if current.requires_dist:
+                out.append("  requires_dist:")
+                out.extend(f"  - {_scalar(r)}" for r in current.requires_dist)
+            if current.requires_python:
+                out.append(f"  requires_python: {_scalar(current.requires_python)}")
+            current = None
+    return "\n".join(out)
+
+
+def _unquote(s: str) -> str:
+    return s[1:-1].replace("''", "'") if s.startswith("'") and s.endswith("'") else s
+
+
+_PLAIN_UNSAFE = re.compile(
+    r"""^[-?:,\[\]{}#&*!|>'"%@`\s]|: | #|^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$|^(true|false|null|yes|no|on|off|~)$""",
+    re.I,
+)
+
+
+def _scalar(value: str) -> str:
+    """A YAML scalar written the way rattler writes it: plain when safe, else single-quoted."""
+    if value and not _PLAIN_UNSAFE.search(value):
+        return value
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _render_meta(environments: Sequence[LockedEnvironment]) -> str:
+    meta = {
+        "format": FORMAT,
+        "environments": {
+            e.name: {"inputs-hash": e.inputs.digest, **e.inputs.to_dict()}
+            for e in sorted(environments, key=lambda e: e.name)
+        },
+    }
+    body = yaml.safe_dump(
+        meta, sort_keys=True, default_flow_style=False, width=1000, allow_unicode=True
+    )
+    return f"{META_KEY}:\n" + "".join(f"  {line}\n" for line in body.splitlines())
+
+
+@dataclass(frozen=True)
+class LockMeta:
+    format: int
+    inputs: Mapping[str, EnvironmentInputs]  # environment -> inputs
+    digests: Mapping[str, str]  # environment -> stored inputs hash
+
+
+def read_meta(text: str) -> LockMeta | None:
+    """The `hermetic:` block alone, without parsing the (large) rest of the file."""
+    at = text.rfind(_META_MARK)
+    if at < 0:
+        return None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(text[at + 1 :], Loader=loader).get(META_KEY) or {}
+    envs = data.get("environments") or {}
+    return LockMeta(
+        format=int(data.get("format", 0)),
+        inputs={name: EnvironmentInputs.from_dict(d) for name, d in envs.items()},
+        digests={name: str(d.get("inputs-hash", "")) for name, d in envs.items()},
+    )

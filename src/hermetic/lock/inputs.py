@@ -1,0 +1,101 @@
+"""What an environment was locked from: the normalized inputs and their hash.
+
+`hermetic lock --check` compares these with the spec, so it can say exactly what is stale
+without solving anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from hermetic.resolve.platforms import virtual_packages
+from hermetic.spec.model import Environment, Spec
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class EnvironmentInputs:
+    channels: tuple[str, ...]
+    platforms: tuple[str, ...]
+    system_requirements: tuple[tuple[str, str], ...]
+    virtual_packages: tuple[tuple[str, tuple[str, ...]], ...]  # platform -> "name=ver=build"
+    conda: tuple[tuple[str, tuple[str, ...]], ...]  # platform -> match specs
+    pypi: tuple[tuple[str, tuple[str, ...]], ...]  # platform -> requirements
+    pypi_options: tuple[tuple[str, object], ...]
+    pypi_mapping: tuple[tuple[str, str], ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "channels": list(self.channels),
+            "platforms": list(self.platforms),
+            "system-requirements": dict(self.system_requirements),
+            "virtual-packages": {p: list(v) for p, v in self.virtual_packages},
+            "conda": {p: list(v) for p, v in self.conda},
+            "pypi": {p: list(v) for p, v in self.pypi if v},
+            "pypi-options": {
+                k: list(v) if isinstance(v, tuple) else v for k, v in self.pypi_options
+            },
+            "pypi-mapping": dict(self.pypi_mapping),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> EnvironmentInputs:
+        return cls(
+            channels=tuple(d.get("channels", ())),
+            platforms=tuple(d.get("platforms", ())),
+            system_requirements=tuple(sorted((d.get("system-requirements") or {}).items())),
+            virtual_packages=tuple(
+                (p, tuple(v)) for p, v in sorted((d.get("virtual-packages") or {}).items())
+            ),
+            conda=tuple((p, tuple(v)) for p, v in sorted((d.get("conda") or {}).items())),
+            pypi=tuple((p, tuple(v)) for p, v in sorted((d.get("pypi") or {}).items())),
+            pypi_options=tuple(
+                (k, tuple(v) if isinstance(v, list) else v)
+                for k, v in sorted((d.get("pypi-options") or {}).items())
+            ),
+            pypi_mapping=tuple(sorted((d.get("pypi-mapping") or {}).items())),
+        )
+
+    @property
+    def digest(self) -> str:
+        blob = json.dumps([FORMAT, self.to_dict()], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def conda_for(self, platform: str) -> tuple[str, ...]:
+        return dict(self.conda).get(platform, ())
+
+    def pypi_for(self, platform: str) -> tuple[str, ...]:
+        return dict(self.pypi).get(platform, ())
+
+
+def environment_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
+    sysreq = {k: v for k, v in vars(env.system_requirements).items() if v is not None}
+    opts = env.pypi_options
+    options = {
+        "index-url": opts.index_url,
+        "extra-index-urls": opts.extra_index_urls,
+        "find-links": opts.find_links,
+        "no-build": opts.no_build,
+        "no-index": opts.no_index,
+    }
+    platforms = tuple(sorted(env.platforms))
+    return EnvironmentInputs(
+        channels=env.channels,
+        platforms=platforms,
+        system_requirements=tuple(sorted(sysreq.items())),
+        virtual_packages=tuple(
+            (p, tuple(str(v) for v in virtual_packages(p, env.system_requirements)))
+            for p in platforms
+        ),
+        conda=tuple(
+            (p, tuple(sorted(d.spec for d in env.conda_dependencies(p)))) for p in platforms
+        ),
+        pypi=tuple(
+            (p, tuple(sorted(d.requirement for d in env.pypi_dependencies(p)))) for p in platforms
+        ),
+        pypi_options=tuple(sorted((k, v) for k, v in options.items() if v)),
+        pypi_mapping=tuple(sorted(spec.pypi_mapping)),
+    )

@@ -1,0 +1,253 @@
+"""Spec -> lock: solve every environment x platform and write `hermetic.lock`.
+
+Re-locking is stable: the previous lock's records are given to the solver as preferences
+(rattler's `locked_packages`; uv constraints that are dropped if they no longer fit), so adding
+one dependency leaves unrelated packages where they were. `update` names packages to free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from hermetic.errors import HermeticError, ResolveError
+from hermetic.fs import atomic_write_text
+from hermetic.lock.format import LockedEnvironment, render
+from hermetic.lock.inputs import environment_inputs
+from hermetic.lock.read import Lock, load_lock
+from hermetic.resolve.conda import CondaRequest, solve_all
+from hermetic.resolve.mapping import provided_distributions
+from hermetic.resolve.platforms import (
+    DEFAULT_GLIBC,
+    DEFAULT_MACOS,
+    check_platform,
+    virtual_packages,
+)
+from hermetic.resolve.pypi import PypiPackage, PypiRequest, resolve_pypi
+from hermetic.spec.model import Spec
+
+Reporter = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class EnvironmentSummary:
+    environment: str
+    platform: str
+    conda: int
+    pypi: int
+
+
+@dataclass(frozen=True)
+class Change:
+    environment: str
+    platform: str
+    name: str
+    old: str | None  # None: added
+    new: str | None  # None: removed
+    source: str  # "conda" | "pypi"
+
+
+@dataclass(frozen=True)
+class LockResult:
+    path: Path
+    written: bool  # False when the new lock is byte-identical to the old one
+    environments: tuple[EnvironmentSummary, ...]
+    changes: tuple[Change, ...]
+    notes: tuple[str, ...] = ()
+
+
+def lock_spec(
+    spec: Spec,
+    path: Path,
+    *,
+    update: frozenset[str] | None = None,
+    update_all: bool = False,
+    reporter: Reporter | None = None,
+) -> LockResult:
+    """Solve the spec and write the lock atomically; a failure leaves the old lock untouched."""
+    say = reporter or (lambda _msg: None)
+    update = update or frozenset()
+    notes: list[str] = []
+    previous = _previous(path, notes)
+    envs = [spec.environment(n) for n in spec.environment_names]
+    for env in envs:
+        for p in env.platforms:
+            check_platform(p)
+    if previous and update:
+        _check_update_names(previous, update)
+
+    requests = [
+        CondaRequest(
+            environment=env.name,
+            platform=p,
+            channels=env.channels,
+            specs=tuple(d.spec for d in env.conda_dependencies(p)),
+            virtual_packages=virtual_packages(p, env.system_requirements),
+        )
+        for env in envs
+        for p in sorted(env.platforms)
+    ]
+    for r in requests:
+        if not r.channels:
+            raise ResolveError(
+                f"environment {r.environment!r} has no channels",
+                hint='add channels = ["conda-forge"] to the spec',
+            )
+    locked = {} if update_all or previous is None else _locked_records(previous, requests, update)
+    say(f"solving conda packages: {len(requests)} environment x platform solves")
+    solved = solve_all(requests, locked)
+    conda = {(r.environment, r.platform): recs for r, recs in zip(requests, solved, strict=True)}
+
+    mapping = dict(spec.pypi_mapping)
+    pypi_requests: list[PypiRequest] = []
+    for env in envs:
+        for p in sorted(env.platforms):
+            reqs = tuple(d.requirement for d in env.pypi_dependencies(p))
+            if not reqs:
+                continue
+            records = conda[(env.name, p)]
+            python = next((r for r in records if r.name.normalized == "python"), None)
+            if python is None:
+                raise ResolveError(
+                    f"environment {env.name!r} has pypi-dependencies but no python for {p}",
+                    hint='add python to the conda dependencies, e.g. python = "3.11.*"',
+                )
+            prefs = ()
+            if (
+                previous is not None
+                and not update_all
+                and env.name in previous.environment_names()
+                and p in previous.platforms(env.name)
+            ):
+                prefs = tuple(
+                    (q.name, q.version)
+                    for q in previous.pypi_packages(env.name, p)
+                    if q.name not in update
+                )
+            sysreq = env.system_requirements
+            pypi_requests.append(
+                PypiRequest(
+                    environment=env.name,
+                    platform=p,
+                    python_version=str(python.version),
+                    requirements=reqs,
+                    provided=tuple(sorted(provided_distributions(records, mapping).items())),
+                    options=env.pypi_options,
+                    glibc=sysreq.glibc or DEFAULT_GLIBC,
+                    macos=sysreq.macos or DEFAULT_MACOS.get(p, "13.0"),
+                    preferences=prefs,
+                )
+            )
+    pypi: dict[tuple[str, str], tuple[PypiPackage, ...]] = {}
+    if pypi_requests:
+        say(
+            f"resolving PyPI packages with uv: {len(pypi_requests)} environment x platform resolutions"
+        )
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for req, result in zip(
+                pypi_requests, pool.map(resolve_pypi, pypi_requests), strict=True
+            ):
+                pypi[(req.environment, req.platform)] = result
+
+    locked_envs = [
+        LockedEnvironment(
+            name=env.name,
+            inputs=environment_inputs(spec, env),
+            conda={p: conda[(env.name, p)] for p in env.platforms},
+            pypi={p: pypi.get((env.name, p), ()) for p in env.platforms},
+        )
+        for env in envs
+    ]
+    text = render(locked_envs)
+    written = previous is None or previous.text != text
+    if written:
+        atomic_write_text(path, text)
+    summaries = tuple(
+        EnvironmentSummary(e.name, p, len(e.conda[p]), len(e.pypi[p]))
+        for e in sorted(locked_envs, key=lambda e: e.name)
+        for p in sorted(e.inputs.platforms)
+    )
+    return LockResult(
+        path=path,
+        written=written,
+        environments=summaries,
+        changes=_changes(previous, locked_envs),
+        notes=tuple(notes),
+    )
+
+
+def _previous(path: Path, notes: list[str]) -> Lock | None:
+    if not path.exists():
+        return None
+    try:
+        lock = load_lock(path)
+        lock.environment_names()  # parse now, so a broken lock is noticed here
+        return lock
+    except HermeticError as exc:
+        notes.append(f"the previous lock could not be read ({exc.message}); solving from scratch")
+        return None
+
+
+def _check_update_names(previous: Lock, update: frozenset[str]) -> None:
+    known = {
+        r.name.normalized
+        for e in previous.environment_names()
+        for p in previous.platforms(e)
+        for r in previous.conda_records(e, p)
+    } | {
+        q.name
+        for e in previous.environment_names()
+        for p in previous.platforms(e)
+        for q in previous.pypi_packages(e, p)
+    }
+    unknown = sorted(update - known)
+    if unknown:
+        from hermetic.errors import UsageError, did_you_mean
+
+        guess = did_you_mean(unknown[0], known)
+        raise UsageError(
+            f"--update names packages that are not in the lock: {', '.join(unknown)}",
+            hint=f"did you mean {guess!r}?"
+            if guess
+            else "`hermetic list` shows the locked packages",
+        )
+
+
+def _locked_records(previous: Lock, requests: list[CondaRequest], update: frozenset[str]) -> dict:
+    out: dict[tuple[str, str], list] = {}
+    names = previous.environment_names()
+    for r in requests:
+        if r.environment in names and r.platform in previous.platforms(r.environment):
+            out[(r.environment, r.platform)] = [
+                rec
+                for rec in previous.conda_records(r.environment, r.platform)
+                if rec.name.normalized not in update
+            ]
+    return out
+
+
+def _changes(previous: Lock | None, envs: list[LockedEnvironment]) -> tuple[Change, ...]:
+    if previous is None:
+        return ()
+    prev_envs = set(previous.environment_names())
+    changes: list[Change] = []
+    for env in sorted(envs, key=lambda e: e.name):
+        for p in sorted(env.inputs.platforms):
+            have = env.name in prev_envs and p in previous.platforms(env.name)
+            old_c = (
+                {r.name.normalized: str(r.version) for r in previous.conda_records(env.name, p)}
+                if have
+                else {}
+            )
+            old_p = {q.name: q.version for q in previous.pypi_packages(env.name, p)} if have else {}
+            new_c = {r.name.normalized: str(r.version) for r in env.conda[p]}
+            new_p = {q.name: q.version for q in env.pypi[p]}
+            for source, old, new in (("conda", old_c, new_c), ("pypi", old_p, new_p)):
+                for name in sorted(old.keys() | new.keys()):
+                    if old.get(name) != new.get(name):
+                        changes.append(
+                            Change(env.name, p, name, old.get(name), new.get(name), source)
+                        )
+    return tuple(changes)

@@ -1,0 +1,1 @@
+"""Solving: conda packages with rattler, PyPI packages with uv on top."""

@@ -1,0 +1,132 @@
+"""Conda solving with rattler: one solve per environment x platform."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hermetic.errors import ResolveError, did_you_mean
+from hermetic.resolve.channels import channel_source, channel_url
+from hermetic.resolve.platforms import VirtualPackage, to_rattler
+
+DEFAULT_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class CondaRequest:
+    """One conda solve: what to solve, where, for which platform."""
+
+    environment: str
+    platform: str
+    channels: tuple[str, ...]
+    specs: tuple[str, ...]
+    virtual_packages: tuple[VirtualPackage, ...]
+
+
+def make_gateway():  # -> rattler.Gateway
+    from rattler import Gateway
+
+    cache = os.environ.get("HERMETIC_CACHE_DIR")
+    return Gateway(cache_dir=os.path.join(cache, "repodata") if cache else None)
+
+
+def solve_all(
+    requests: Sequence[CondaRequest],
+    locked: dict[tuple[str, str], list] | None = None,
+    gateway=None,
+) -> list[list]:
+    """Solve every request concurrently; results are in request order (RepoDataRecords)."""
+    gateway = gateway or make_gateway()
+    locked = locked or {}
+
+    async def run() -> list[list]:
+        return await asyncio.gather(
+            *(_solve_one(r, locked.get((r.environment, r.platform), []), gateway) for r in requests)
+        )
+
+    return asyncio.run(run())
+
+
+async def _solve_one(req: CondaRequest, locked: list, gateway) -> list:
+    from rattler import ChannelPriority, MatchSpec, solve
+    from rattler.exceptions import GatewayError, SolverError
+
+    specs = [MatchSpec(s, strict=False) for s in req.specs]
+    timeout = float(os.environ.get("HERMETIC_SOLVE_TIMEOUT", DEFAULT_TIMEOUT_S))
+    try:
+        records = await solve(
+            sources=[channel_source(c) for c in req.channels],
+            specs=specs,
+            gateway=gateway,
+            platforms=[req.platform, "noarch"],
+            locked_packages=locked or None,
+            virtual_packages=to_rattler(req.virtual_packages),
+            timeout=datetime.timedelta(seconds=timeout),
+            channel_priority=ChannelPriority.Strict,
+        )
+    except SolverError as exc:
+        raise await _explain_solver_error(req, str(exc), gateway) from None
+    except (GatewayError, OSError) as exc:
+        raise _explain_fetch_error(req, exc) from None
+    except Exception as exc:  # rattler's remaining errors all mean "cannot read a channel"
+        if type(exc).__module__.startswith("rattler") or "repodata" in str(exc).lower():
+            raise _explain_fetch_error(req, exc) from None
+        raise
+    return sorted(records, key=lambda r: r.name.normalized)
+
+
+async def _explain_solver_error(req: CondaRequest, text: str, gateway) -> ResolveError:
+    text = text.strip()
+    where = f"environment {req.environment!r}, platform {req.platform}"
+    if "timed out" in text.lower() or "timeout" in text.lower():
+        return ResolveError(
+            f"the conda solve for {where} took too long and was stopped",
+            hint="tighten the version constraints, or raise HERMETIC_SOLVE_TIMEOUT (seconds)",
+        )
+    missing = re.findall(r"No candidates were found for ([A-Za-z0-9_.\-]+)", text)
+    hint = None
+    if missing:
+        try:
+            names = await _channel_names(req, gateway)
+        except Exception:
+            names = []
+        guesses = [(m, did_you_mean(m, names)) for m in missing]
+        parts = [f"did you mean {g!r} instead of {m!r}?" for m, g in guesses if g]
+        chans = ", ".join(req.channels)
+        hint = (
+            " ".join(parts) if parts else f"no package of that name in {chans} for {req.platform}"
+        )
+    vps = ", ".join(str(v) for v in req.virtual_packages)
+    if "__cuda" in text and not any(v.name == "__cuda" for v in req.virtual_packages):
+        hint = (hint + "; " if hint else "") + (
+            "a package needs a CUDA driver: declare it in [tool.hermetic.system-requirements] "
+            'cuda = "12.x" (or in a gpu feature)'
+        )
+    body = text.removeprefix("Cannot solve the request because of: ")
+    return ResolveError(
+        f"cannot solve {where}:\n{_indent(body)}\n  (virtual packages: {vps})",
+        hint=hint,
+    )
+
+
+async def _channel_names(req: CondaRequest, gateway) -> list[str]:
+    result = await gateway.names(
+        [channel_source(c) for c in req.channels], [req.platform, "noarch"]
+    )
+    return [n.normalized for n in result]
+
+
+def _explain_fetch_error(req: CondaRequest, exc: BaseException) -> ResolveError:
+    urls = ", ".join(f"{channel_url(c)}{req.platform}/repodata.json" for c in req.channels)
+    return ResolveError(
+        f"cannot read the channels of environment {req.environment!r}: {str(exc).strip()}",
+        hint=f"check the channel names and your network; tried {urls}",
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())

@@ -1,0 +1,242 @@
+"""PyPI resolution with uv, on top of a conda solve.
+
+Per environment x platform, uv resolves the PyPI requirements for the Python version the
+conda solve chose. The Python distributions conda already provides enter the resolution as
+local stub wheels pinned by direct URL: PyPI packages that depend on them see the conda
+version (and a conflict is reported), and they are never taken from PyPI a second time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hermetic.errors import ResolveError
+from hermetic.spec.model import PypiOptions
+
+
+@dataclass(frozen=True)
+class PypiPackage:
+    """One locked PyPI artifact: the wheel (or sdist) chosen for one platform."""
+
+    name: str
+    version: str
+    url: str
+    sha256: str | None
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+
+
+@dataclass(frozen=True)
+class PypiRequest:
+    environment: str
+    platform: str
+    python_version: str  # the full version of the conda-solved python, e.g. "3.11.9"
+    requirements: tuple[str, ...]
+    provided: tuple[tuple[str, str], ...]  # (pypi name, version) that conda provides
+    options: PypiOptions
+    glibc: str = "2.28"
+    macos: str = "13.0"
+    preferences: tuple[tuple[str, str], ...] = ()  # previous pins to keep when possible
+
+
+def uv_bin() -> str:
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
+
+def uv_platform(platform: str, glibc: str) -> str:
+    """uv's --python-platform for a conda platform and declared glibc."""
+    minor = glibc.split(".")[1] if "." in glibc else "28"
+    table = {
+        "linux-64": f"x86_64-manylinux_2_{minor}",
+        "linux-aarch64": f"aarch64-manylinux_2_{minor}",
+        "osx-64": "x86_64-apple-darwin",
+        "osx-arm64": "aarch64-apple-darwin",
+        "win-64": "x86_64-pc-windows-msvc",
+        "win-arm64": "aarch64-pc-windows-msvc",
+    }
+    if platform not in table:
+        raise ResolveError(
+            f"PyPI packages cannot be locked for platform {platform}",
+            hint="PyPI locking supports "
+            + ", ".join(table)
+            + "; move the pypi-dependencies to a feature without this platform",
+        )
+    return table[platform]
+
+
+def resolve_pypi(req: PypiRequest) -> tuple[PypiPackage, ...]:
+    """Resolve the request with uv; the conda-provided distributions are left out of the result."""
+    with tempfile.TemporaryDirectory(prefix="hermetic-uv-") as tmp:
+        work = Path(tmp)
+        provided = dict(req.provided)
+        stub_lines = [
+            f"{name} @ {_stub_wheel(work, name, ver).as_uri()}"
+            for name, ver in sorted(provided.items())
+        ]
+        reqs = work / "requirements.in"
+        reqs.write_text("\n".join([*req.requirements, *stub_lines]) + "\n")
+        prefs = [f"{n}=={v}" for n, v in req.preferences if n not in provided]
+        out = work / "pylock.toml"
+        try:
+            text = _compile(req, reqs, out, work, prefs)
+        except ResolveError:
+            if not prefs:
+                raise
+            # The previous pins no longer fit (a new requirement needs newer versions): solve afresh.
+            text = _compile(req, reqs, out, work, [])
+    return _read_pylock(text, req, set(provided))
+
+
+def _compile(req: PypiRequest, reqs: Path, out: Path, work: Path, prefs: list[str]) -> str:
+    cmd = [
+        uv_bin(), "pip", "compile", str(reqs),
+        "--python-version", req.python_version,
+        "--python-platform", uv_platform(req.platform, req.glibc),
+        "--format", "pylock.toml", "-o", str(out),
+        "--no-header", "--quiet", "--color", "never",
+    ]  # fmt: skip
+    if prefs:
+        cons = work / "preferences.txt"
+        cons.write_text("\n".join(prefs) + "\n")
+        cmd += ["-c", str(cons)]
+    opts = req.options
+    if opts.no_index:
+        cmd.append("--no-index")
+    elif opts.index_url:
+        cmd += ["--index-url", opts.index_url]
+    for url in opts.extra_index_urls:
+        cmd += ["--extra-index-url", url]
+    for link in opts.find_links:
+        cmd += ["--find-links", link]
+    if opts.no_build:
+        cmd.append("--only-binary=:all:")
+    env = dict(os.environ)
+    if req.platform.startswith("osx"):
+        env["MACOSX_DEPLOYMENT_TARGET"] = req.macos
+    env.pop("UV_SYSTEM_PYTHON", None)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
+    if proc.returncode != 0:
+        raise _explain(req, proc.stderr)
+    return out.read_text()
+
+
+def _explain(req: PypiRequest, stderr: str) -> ResolveError:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", stderr).strip()
+    text = re.sub(r"file://\S+/stubs/\S+\.whl", "<conda package>", text)
+    provided = dict(req.provided)
+    named = sorted(n for n in provided if re.search(rf"\b{re.escape(n)}\b", text))
+    hint = None
+    if named:
+        hint = "; ".join(
+            f"{n} {provided[n]} comes from conda: change its version in [dependencies], "
+            "or remove the PyPI requirement that conflicts with it"
+            for n in named
+        )
+    elif "not found" in text.lower() or "no solution" in text.lower():
+        hint = "check the package names and versions in pypi-dependencies, and pypi-options (index-url, find-links)"
+    return ResolveError(
+        f"cannot resolve the PyPI dependencies of environment {req.environment!r} "
+        f"for {req.platform} (python {req.python_version}):\n"
+        + "\n".join("    " + line for line in text.splitlines()),
+        hint=hint,
+    )
+
+
+def _stub_wheel(work: Path, name: str, version: str) -> Path:
+    """A metadata-only wheel standing in for a conda-provided distribution."""
+    stubs = work / "stubs"
+    stubs.mkdir(exist_ok=True)
+    dist = re.sub(r"[-_.]+", "_", name)
+    path = stubs / f"{dist}-{version}-py3-none-any.whl"
+    info = f"{dist}-{version}.dist-info"
+    files = {
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: hermetic\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    with zipfile.ZipFile(path, "w") as zf:
+        for arc, content in files.items():
+            data = content.encode()
+            zf.writestr(arc, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{arc},sha256={digest},{len(data)}")
+        record.append(f"{info}/RECORD,,")
+        zf.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+    return path
+
+
+def _read_pylock(text: str, req: PypiRequest, provided: set[str]) -> tuple[PypiPackage, ...]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    data = tomllib.loads(text)
+    tags = target_tags(req)
+    out: list[PypiPackage] = []
+    for pkg in data.get("packages", []):
+        name = re.sub(r"[-_.]+", "-", pkg["name"]).lower()
+        if name in provided:
+            continue
+        url, sha = _pick_artifact(pkg, tags)
+        out.append(PypiPackage(name=name, version=str(pkg["version"]), url=url, sha256=sha))
+    return tuple(sorted(out, key=lambda p: p.name))
+
+
+def _pick_artifact(pkg: Mapping, tags: list) -> tuple[str, str | None]:
+    """The best wheel for the target's tags, else the sdist, else the archive/directory."""
+    from packaging.utils import parse_wheel_filename
+
+    rank = {t: i for i, t in enumerate(tags)}
+    best: tuple[int, Mapping] | None = None
+    for wheel in pkg.get("wheels", []):
+        url = wheel.get("url") or wheel.get("path", "")
+        try:
+            _, _, _, wtags = parse_wheel_filename(url.rsplit("/", 1)[-1])
+        except Exception:
+            continue
+        score = min((rank.get(t, len(rank)) for t in wtags), default=len(rank))
+        if best is None or score < best[0]:
+            best = (score, wheel)
+    art = best[1] if best else pkg.get("sdist") or pkg.get("archive") or pkg.get("directory") or {}
+    url = art.get("url") or art.get("path")
+    if not url:
+        raise ResolveError(f"uv returned no artifact for {pkg.get('name')} {pkg.get('version')}")
+    if "://" not in url:
+        url = Path(url).resolve().as_uri()
+    sha = (art.get("hashes") or {}).get("sha256")
+    return url, sha
+
+
+def target_tags(req: PypiRequest) -> list:
+    """Wheel tags for the target platform, most preferred first (packaging.tags order)."""
+    from packaging import tags as t
+
+    major, minor = (int(x) for x in req.python_version.split(".")[:2])
+    arch = {"64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}.get(
+        req.platform.split("-")[1], ""
+    )
+    if req.platform.startswith("linux"):
+        gmin = int(req.glibc.split(".")[1]) if "." in req.glibc else 28
+        plats = [f"manylinux_2_{m}_{arch}" for m in range(gmin, 4, -1)]
+        legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+        plats += [f"{legacy[m]}_{arch}" for m in legacy if m <= gmin]
+    elif req.platform.startswith("osx"):
+        mac = tuple(int(x) for x in req.macos.split(".")[:2])
+        plats = list(t.mac_platforms(mac, arch))  # type: ignore[arg-type]
+    else:
+        plats = ["win_amd64" if arch == "x86_64" else "win_arm64"]
+    return list(t.cpython_tags((major, minor), platforms=plats)) + list(
+        t.compatible_tags((major, minor), f"cp{major}{minor}", plats)
+    )
