@@ -14,7 +14,8 @@ from hermetic.errors import EXIT_FAILED, EXIT_USAGE, HermeticError
 def run_cli(group: click.Group) -> int:
     """Run the click group; a HermeticError becomes one message and an exit code."""
     try:
-        group.main(standalone_mode=False, prog_name="hermetic")
+        # Without standalone mode click returns the code of a command's `ctx.exit(n)`.
+        rc = group.main(standalone_mode=False, prog_name="hermetic")
     except HermeticError as exc:
         print_error(exc)
         return exc.exit_code
@@ -38,7 +39,7 @@ def run_cli(group: click.Group) -> int:
         name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         click.secho(f"error: {exc.strerror or exc}{':' if name else ''}{name}", fg="red", err=True)
         return EXIT_FAILED
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 def print_error(exc: HermeticError) -> None:

@@ -1,0 +1,118 @@
+"""A cache of parsed ELF files, so a second doctor run only stats files.
+
+Keyed by (device, inode, size, mtime): any change to a file re-reads it. The cache is JSON
+(not pickle) because it lives in a shared cache directory and is read back as plain data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+from hermetic.doctor.elf import ElfInfo, ElfProblem, VersionNeed, read_elf
+from hermetic.doctor.fatbin import FatbinInfo, read_fatbin
+
+CACHE_VERSION = 1
+
+
+def default_cache_path() -> Path:
+    root = os.environ.get("HERMETIC_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hermetic"
+    )
+    return Path(root) / f"doctor-elf-v{CACHE_VERSION}.json"
+
+
+class ElfCache:
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._entries: dict[str, list] = {}
+        self._fatbins: dict[str, list] = {}
+        self._dirty = False
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError):
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(data, dict) and data.get("version") == CACHE_VERSION:
+                    self._entries = data.get("entries", {})
+                    self._fatbins = data.get("fatbins", {})
+
+    def read(self, path: str, st: os.stat_result) -> ElfInfo | ElfProblem:
+        key = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+        hit = self._entries.get(path)
+        if hit is not None and hit[0] == key:
+            with contextlib.suppress(Exception):  # a damaged entry is just a miss
+                return _decode(path, hit[1])
+        info = read_elf(path)
+        self._entries[path] = [key, _encode(info)]
+        self._dirty = True
+        return info
+
+    def fatbin(self, path: str, st: os.stat_result, offset: int, size: int) -> FatbinInfo:
+        """The fatbin summary, cached like the ELF data (CUDA libraries hold thousands)."""
+        key = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+        hit = self._fatbins.get(path)
+        if hit is not None and hit[0] == key:
+            with contextlib.suppress(Exception):
+                sass, ptx, n, problem = hit[1]
+                return FatbinInfo(tuple(sass), tuple(ptx), n, problem)
+        info = read_fatbin(path, offset, size)
+        self._fatbins[path] = [
+            key,
+            [list(info.sass), list(info.ptx), info.containers, info.problem],
+        ]
+        self._dirty = True
+        return info
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        from hermetic.fs import atomic_write_text
+
+        # A cache that cannot be written only costs time on the next run.
+        with contextlib.suppress(OSError):
+            atomic_write_text(
+                self.path,
+                json.dumps(
+                    {"version": CACHE_VERSION, "entries": self._entries, "fatbins": self._fatbins}
+                ),
+            )
+
+
+def _encode(info: ElfInfo | ElfProblem) -> dict:
+    if isinstance(info, ElfProblem):
+        return {"problem": info.reason}
+    return {
+        "c": info.elf_class,
+        "m": info.machine,
+        "k": info.kind,
+        "so": info.soname,
+        "n": list(info.needed),
+        "rp": list(info.rpath),
+        "ru": list(info.runpath),
+        "vn": [[v.file, list(v.versions)] for v in info.verneed],
+        "vd": list(info.verdef),
+        "fb": list(info.fatbin) if info.fatbin else None,
+        "i": info.interp,
+        "s": info.static,
+    }
+
+
+def _decode(path: str, d: dict) -> ElfInfo | ElfProblem:
+    if "problem" in d:
+        return ElfProblem(path, d["problem"])
+    return ElfInfo(
+        path=path,
+        elf_class=d["c"],
+        machine=d["m"],
+        kind=d["k"],
+        soname=d["so"],
+        needed=tuple(d["n"]),
+        rpath=tuple(d["rp"]),
+        runpath=tuple(d["ru"]),
+        verneed=tuple(VersionNeed(f, tuple(v)) for f, v in d["vn"]),
+        verdef=tuple(d["vd"]),
+        fatbin=tuple(d["fb"]) if d["fb"] else None,  # type: ignore[arg-type]
+        interp=d["i"],
+        static=d["s"],
+    )

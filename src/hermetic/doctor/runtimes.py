@@ -1,0 +1,181 @@
+"""CUDA runtimes an environment carries, from package metadata and files -- never imports.
+
+Sources: conda-meta/*.json (cuda-version, cudatoolkit, cuda-cudart, cudnn, cuda-compat,
+framework builds), pip `nvidia-*-cuXX` wheels, and what frameworks were built against:
+torch/version.py, tensorflow's build_info.py, jax CUDA plugin and cupy wheel names.
+The same classifiers serve `--lock`, which has names and versions but no files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hermetic.doctor.cuda_table import cuda_key
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One piece of evidence about the CUDA an environment needs."""
+
+    component: str  # "cudart", "cuda-version", "cudnn", "cuda-compat", "torch", ...
+    cuda: str | None  # CUDA major.minor it needs (or, for cuda-compat, provides)
+    version: str  # the package's own version
+    source: str  # "conda", "pypi", "file"
+    package: str  # where it came from: a package name or a path
+    major_only: bool = False  # only the major is known (e.g. nvidia-*-cu12, cupy-cuda12x)
+
+
+# conda packages whose version *is* a CUDA version.
+_CONDA_CUDA_VERSIONED = {
+    "cuda-version": "cuda-version",
+    "cudatoolkit": "cudart",
+    "cuda-cudart": "cudart",
+    "cuda-runtime": "cudart",
+    "cuda-nvcc": "nvcc",
+    "cuda-compat": "cuda-compat",
+    "cuda-compat-impl": "cuda-compat",
+}
+_FRAMEWORKS = {
+    "pytorch": "torch",
+    "torch": "torch",
+    "jaxlib": "jax",
+    "tensorflow": "tensorflow",
+    "tensorflow-base": "tensorflow",
+    "cupy": "cupy",
+    "cupy-core": "cupy",
+}
+_BUILD_CUDA = re.compile(r"cuda_?(\d+)\.?(\d)(?!\d)")
+_PIP_CU = re.compile(r"^nvidia[-_](.+?)[-_]cu(\d+)$")
+# "+cu121" in a local version, "%2Bcu121" or "/cu121/" in a wheel URL.
+_WHEEL_CU = re.compile(r"(?:\+|%2[Bb]|/)cu(\d+)(\d)(?!\d)")
+_CUPY = re.compile(r"^cupy[-_]cuda(\d+)(x|\d)$")
+_JAX_PLUGIN = re.compile(r"^jax[-_]cuda(\d+)[-_](plugin|pjrt)$")
+
+
+def runtime_from_conda(name: str, version: str, build: str) -> Runtime | None:
+    if name in _CONDA_CUDA_VERSIONED:
+        return Runtime(_CONDA_CUDA_VERSIONED[name], cuda_key(version), version, "conda", name)
+    if name == "cudnn":
+        m = _BUILD_CUDA.search(build)
+        cuda = f"{m.group(1)}.{m.group(2)}" if m else None
+        return Runtime("cudnn", cuda, version, "conda", name)
+    if name in _FRAMEWORKS:
+        m = _BUILD_CUDA.search(build)
+        if m:
+            return Runtime(_FRAMEWORKS[name], f"{m.group(1)}.{m.group(2)}", version, "conda", name)
+    return None
+
+
+def runtime_from_pypi(name: str, version: str, url: str = "") -> Runtime | None:
+    norm = name.lower().replace("_", "-")
+    m = _PIP_CU.match(norm)
+    if m:
+        component = m.group(1).replace("-", "_")
+        cuda = cuda_key(version) if component == "cuda_runtime" else f"{m.group(2)}.0"
+        return Runtime(
+            "cudart" if component == "cuda_runtime" else component,
+            cuda,
+            version,
+            "pypi",
+            name,
+            major_only=component != "cuda_runtime",
+        )
+    if norm == "nvidia-cuda-runtime":  # CUDA 13 wheels dropped the -cuXX suffix
+        return Runtime("cudart", cuda_key(version), version, "pypi", name)
+    if norm in ("torch", "torchvision", "torchaudio") or norm == "jaxlib":
+        m2 = _WHEEL_CU.search(version) or _WHEEL_CU.search(url)
+        if m2:
+            fw = "jax" if norm == "jaxlib" else "torch"
+            return Runtime(fw, f"{m2.group(1)}.{m2.group(2)}", version, "pypi", name)
+        m3 = re.search(r"\+cuda(\d+)", version)
+        if m3:
+            return Runtime("jax", f"{m3.group(1)}.0", version, "pypi", name, major_only=True)
+    m = _CUPY.match(norm)
+    if m:
+        minor = "0" if m.group(2) == "x" else m.group(2)
+        return Runtime(
+            "cupy", f"{m.group(1)}.{minor}", version, "pypi", name, major_only=m.group(2) == "x"
+        )
+    m = _JAX_PLUGIN.match(norm)
+    if m:
+        return Runtime("jax", f"{m.group(1)}.0", version, "pypi", name, major_only=True)
+    return None
+
+
+def scan_runtimes(prefix: Path) -> tuple[Runtime, ...]:
+    found: list[Runtime] = []
+    found += _conda_meta(prefix / "conda-meta")
+    for sp in site_packages(prefix):
+        found += _dist_infos(sp)
+        found += _framework_files(sp)
+    return tuple(dict.fromkeys(found))
+
+
+def site_packages(prefix: Path) -> list[Path]:
+    out: list[Path] = []
+    for lib in ("lib", "lib64"):
+        with contextlib.suppress(OSError):
+            for d in sorted((prefix / lib).iterdir()):
+                if d.name.startswith("python") and (d / "site-packages").is_dir():
+                    out.append(d / "site-packages")
+    return out
+
+
+def _conda_meta(meta: Path) -> list[Runtime]:
+    out: list[Runtime] = []
+    with contextlib.suppress(OSError):
+        for f in sorted(meta.glob("*.json")):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                rec = json.loads(f.read_text(encoding="utf-8"))
+                r = runtime_from_conda(rec["name"], rec["version"], rec.get("build", ""))
+                if r is not None:
+                    out.append(r)
+    return out
+
+
+def _dist_infos(sp: Path) -> list[Runtime]:
+    out: list[Runtime] = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(sp):
+            if not entry.name.endswith(".dist-info"):
+                continue
+            stem = entry.name[: -len(".dist-info")]
+            name, _, version = stem.partition("-")
+            r = runtime_from_pypi(name, version)
+            if r is not None:
+                out.append(r)
+    return out
+
+
+_TORCH_CUDA = re.compile(r"^cuda\s*(?::[^=]*)?=\s*['\"]([\d.]+)['\"]", re.MULTILINE)
+_TF_CUDA = re.compile(r"['\"]cuda_version['\"]\s*:\s*['\"]([\d.]+)['\"]")
+
+
+def _framework_files(sp: Path) -> list[Runtime]:
+    out: list[Runtime] = []
+    torch_version = sp / "torch" / "version.py"
+    with contextlib.suppress(OSError):
+        text = torch_version.read_text(encoding="utf-8")
+        m = _TORCH_CUDA.search(text)
+        if m:
+            v = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)", text, re.MULTILINE)
+            out.append(
+                Runtime(
+                    "torch",
+                    cuda_key(m.group(1)),
+                    v.group(1) if v else "?",
+                    "file",
+                    str(torch_version),
+                )
+            )
+    tf_info = sp / "tensorflow" / "python" / "platform" / "build_info.py"
+    with contextlib.suppress(OSError):
+        m = _TF_CUDA.search(tf_info.read_text(encoding="utf-8"))
+        if m:
+            out.append(Runtime("tensorflow", cuda_key(m.group(1)), "?", "file", str(tf_info)))
+    return out
