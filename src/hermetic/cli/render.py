@@ -69,3 +69,20 @@ def render_check(result) -> None:  # hermetic.lock.check.CheckResult
         where = f"{s.environment}: " if s.environment else ""
         out.print(f"  - {where}{s.reason}")
     out.print("run `hermetic lock` to update it")
+
+
+def render_findings(findings, lock_checked: bool) -> None:  # tuple[hermetic.policy.Finding]
+    out = console()
+    colors = {"error": "red", "warning": "yellow", "info": "blue"}
+    for f in findings:
+        where = f"{f.location}: " if f.location else ""
+        env = f"[{f.environment}] " if f.environment else ""
+        c = colors[f.severity]
+        out.print(f"[{c}]{f.severity}[/{c}] {where}{env}{f.message} [dim]({f.rule})[/dim]")
+        if f.hint:
+            out.print(f"    hint: {f.hint}")
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+    scope = "spec and lock" if lock_checked else "spec (no lock yet)"
+    out.print(
+        f"checked {scope}: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)"
+    )
