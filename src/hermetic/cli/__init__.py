@@ -71,4 +71,16 @@ def cli() -> None:
 def main() -> None:
     from hermetic.cli.common import run_cli
 
-    sys.exit(run_cli(cli))
+    code = run_cli(cli)
+    if "rattler" in sys.modules:
+        # rattler's Rust runtime may still hold requests in flight (a failed solve leaves the
+        # other subdir's fetch running); tearing the interpreter down under them can crash.
+        # Every file hermetic writes is already flushed and renamed into place, so leave now.
+        import contextlib
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -79,13 +79,19 @@ class Lock:
                 PypiPackage(
                     name=str(p.name),
                     version=str(p.version),
-                    url=str(p.location),
+                    url=self._url(str(p.location)),
                     sha256=(hashes.sha256.hex() if hashes is not None and hashes.sha256 else None),
                     requires_dist=tuple(str(r) for r in (p.requires_dist or ())),
                     requires_python=str(p.requires_python) if p.requires_python else None,
                 )
             )
         return tuple(sorted(out, key=lambda x: x.name))
+
+    def _url(self, location: str) -> str:
+        """rattler hands local artifacts back as paths; hermetic keeps URLs everywhere."""
+        if "://" in location:
+            return location
+        return (self.path.parent / location).resolve().as_uri()
 
     def system_requirements(self, env: str) -> SystemRequirements:
         inputs = self.meta.inputs.get(env) if self.meta else None

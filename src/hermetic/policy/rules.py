@@ -12,7 +12,7 @@ from hermetic.spec.model import Environment, Spec
 ERROR, WARNING, INFO = "error", "warning", "info"
 
 FORBIDDEN_REASON = (
-    "Anaconda's channels carry commercial terms for organizations of 200+ people, and their "
+    "Anaconda's channels need a paid license for organizations of 200+ people, and their "
     "binaries are built with other compilers and runtimes than conda-forge's, so mixing them "
     "breaks ABI in ways no solver sees"
 )

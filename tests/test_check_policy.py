@@ -1,0 +1,141 @@
+"""`hermetic check`: the policy lint of spec and lock."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from clirun import hermetic
+from test_lock import write_spec
+
+
+def findings(proc) -> list[dict]:
+    return json.loads(proc.stdout)["findings"]
+
+
+def rules(proc) -> set[str]:
+    return {f["rule"] for f in findings(proc)}
+
+
+def test_clean_project_passes(tmp_path, conda_channel):
+    # the fixture channel is a local folder; the policy allows it by name
+    write_spec(
+        tmp_path,
+        f"""
+channels = [{json.dumps(str(conda_channel))}]
+platforms = ["linux-64"]
+[dependencies]
+python = "3.*"
+tinytool = "*"
+[policy]
+allowed-channels = [{json.dumps(conda_channel.name)}]
+""",
+    )
+    hermetic("lock", cwd=tmp_path)
+    proc = hermetic("check", "--json", cwd=tmp_path, check=0)
+    assert json.loads(proc.stdout)["ok"] is True
+    assert findings(proc) == []
+
+
+def test_defaults_channel_forbidden_with_reason(tmp_path):
+    write_spec(
+        tmp_path,
+        """
+channels = ["defaults", "conda-forge"]
+platforms = ["linux-64"]
+[dependencies]
+python = "3.11.*"
+""",
+    )
+    proc = hermetic("check", cwd=tmp_path, check=1)
+    assert "forbidden-channel" in proc.stdout and "licens" in proc.stdout.lower()
+    proc = hermetic("check", "--json", cwd=tmp_path, check=1)
+    assert rules(proc) == {"forbidden-channel"}
+    f = findings(proc)[0]
+    assert f["severity"] == "error" and f["hint"] and f["location"].endswith("hermetic.toml")
+
+
+def test_unpinned_python_and_duplicates_with_lines(tmp_path):
+    write_spec(
+        tmp_path,
+        textwrap.dedent("""
+        channels = ["conda-forge"]
+        platforms = ["linux-64"]
+        [dependencies]
+        python = "*"
+        numpy = "1.26.*"
+        [pypi-dependencies]
+        numpy = ">=1.26"
+        """),
+    )
+    proc = hermetic("check", "--json", cwd=tmp_path, check=1)
+    assert rules(proc) == {"python-not-pinned", "conda-pypi-duplicate"}
+    by_rule = {f["rule"]: f for f in findings(proc)}
+    assert by_rule["conda-pypi-duplicate"]["location"].endswith("hermetic.toml:8")
+    assert by_rule["python-not-pinned"]["location"].endswith("hermetic.toml:5")
+
+
+def test_policy_is_configurable(tmp_path):
+    write_spec(
+        tmp_path,
+        """
+channels = ["conda-forge", "pytorch"]
+platforms = ["linux-64"]
+[dependencies]
+python = "*"
+[policy]
+allowed-channels = ["conda-forge", "pytorch"]
+require-python-pin = false
+""",
+    )
+    proc = hermetic("check", "--json", cwd=tmp_path, check=0)
+    assert findings(proc) == []
+    write_spec(
+        tmp_path,
+        """
+channels = ["conda-forge", "pytorch"]
+platforms = ["linux-64"]
+[dependencies]
+python = "3.11.*"
+[policy]
+ignore = ["channel-not-allowed"]
+""",
+    )
+    hermetic("check", cwd=tmp_path, check=0)
+
+
+def test_bundled_native_libs_warning_from_lock(tmp_path):
+    """nvidia-*-cu12 wheels next to conda CUDA packages: a warning (exit 0, 1 with --strict)."""
+    from fixtures.channels import PackageSpec, build_channel
+    from fixtures.wheels import build_wheel
+
+    channel = tmp_path / "conda-forge"
+    build_channel(
+        channel,
+        [
+            PackageSpec("python", "3.11.9", "h0_cpython"),
+            PackageSpec("cudnn", "9.1.0", "h0_0"),
+        ],
+    )
+    wheels = tmp_path / "wheels"
+    build_wheel(wheels, "nvidia-cudnn-cu12", "9.1.0.70")
+    write_spec(
+        tmp_path / "proj",
+        f"""
+channels = [{json.dumps(str(channel))}]
+platforms = ["linux-64"]
+[dependencies]
+python = "3.11.*"
+cudnn = "*"
+[pypi-dependencies]
+nvidia-cudnn-cu12 = "*"
+[pypi-options]
+find-links = [{json.dumps(str(wheels))}]
+no-index = true
+""",
+    )
+    hermetic("lock", cwd=tmp_path / "proj")
+    proc = hermetic("check", "--json", cwd=tmp_path / "proj", check=0)
+    f = [x for x in findings(proc) if x["rule"] == "bundled-native-libs"]
+    assert len(f) == 1 and "cudnn" in f[0]["message"] and f[0]["severity"] == "warning"
+    hermetic("check", "--strict", cwd=tmp_path / "proj", check=1)
