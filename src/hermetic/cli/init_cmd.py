@@ -1,0 +1,56 @@
+"""`hermetic init --from environment.yml`: write the spec as [tool.hermetic]."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import click
+
+
+@click.command(
+    "init",
+    help="Convert a conda environment.yml into [tool.hermetic] of pyproject.toml "
+    "(or hermetic.toml when there is no pyproject.toml).",
+)
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The environment file to convert (default: ./environment.yml).",
+)
+@click.option(
+    "--manifest",
+    "-m",
+    "manifest",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write: pyproject.toml or hermetic.toml "
+    "(default: ./pyproject.toml if it exists, else ./hermetic.toml).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing [tool.hermetic] or hermetic.toml.")
+def command(source: Path | None, manifest: Path | None, force: bool) -> None:
+    from hermetic.spec.convert import default_source, init_from_environment_yml
+
+    cwd = Path.cwd()
+    if source is None:
+        source = default_source(cwd)
+    result = init_from_environment_yml(source, manifest, force=force, cwd=cwd)
+    feat = result.spec.default_feature
+    where = result.manifest
+    with contextlib.suppress(ValueError):
+        where = where.relative_to(cwd)
+    shown = source
+    with contextlib.suppress(ValueError):
+        shown = source.absolute().relative_to(cwd)
+    verb = "replaced" if result.replaced else ("created" if result.created else "updated")
+    table = "[tool.hermetic] in " if where.name == "pyproject.toml" else ""
+    click.echo(
+        f"{verb} {table}{where} from {shown}: {len(feat.dependencies)} conda and "
+        f"{len(feat.pypi_dependencies)} PyPI dependencies, "
+        f"platforms {', '.join(result.spec.platforms)}"
+    )
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo("next: hermetic lock")
