@@ -9,11 +9,13 @@ version (and a conflict is reported), and they are never taken from PyPI a secon
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import re
 import subprocess
 import tempfile
+import threading
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,10 +50,20 @@ class PypiRequest:
     preferences: tuple[tuple[str, str], ...] = ()  # previous pins to keep when possible
 
 
-def uv_bin() -> str:
+_UV_LOCK = threading.Lock()
+
+
+@functools.cache
+def _find_uv() -> str:
     from uv import find_uv_bin
 
     return find_uv_bin()
+
+
+def uv_bin() -> str:
+    # find_uv_bin reads sysconfig, whose lazy set-up is not thread-safe; resolutions run in threads.
+    with _UV_LOCK:
+        return _find_uv()
 
 
 def uv_platform(platform: str, glibc: str) -> str:
