@@ -54,6 +54,10 @@ def toml_str(s: str) -> str:
 def write_project(
     root: Path, channels: list[str], specs: dict[str, str], platforms: list[str]
 ) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    if "environment.yml" in specs:
+        (root / "environment.yml").write_text(specs["environment.yml"])
+        return
     lines = [
         "channels = [" + ", ".join(toml_str(c) for c in channels) + "]",
         "platforms = [" + ", ".join(toml_str(p) for p in platforms) + "]",
@@ -68,18 +72,11 @@ def cases(workdir: Path) -> list[tuple[str, list[str], dict[str, str], list[str]
     out = []
     cryo = SHARED / "corpus" / "cryo"
     if cryo.exists():
-        specs: dict[str, str] = {}
-        for line in (cryo / "environment.yml").read_text().splitlines():
-            m = re.match(r"^\s+-\s+([A-Za-z0-9_.\-]+)\s*([^#]*)", line)
-            if not m or line.strip().startswith("- pip"):
-                continue
-            name, ver = m.group(1), m.group(2).strip()
-            if ver.startswith("=") and not ver.startswith("=="):
-                ver = ver[1:] + ".*"
-            specs[name] = ver or "*"
-        out.append(
-            ("cryo (983 pkgs)", [str(cryo / "channels" / "conda-forge")], specs, ["linux-64"])
-        )
+        # the real environment.yml as is; only the channel name points at the offline copy
+        text = (cryo / "environment.yml").read_text()
+        channel = cryo / "channels" / "conda-forge"
+        text = re.sub(r"^(\s+)- conda-forge\s*$", rf"\1- {channel}", text, count=1, flags=re.M)
+        out.append(("cryo (983 pkgs)", [str(channel)], {"environment.yml": text}, ["linux-64"]))
     yi = SHARED / "corpus" / "yi" / "channels"
     if yi.exists():
         specs = {
@@ -126,6 +123,11 @@ def main() -> None:
         hermetic = [exe]
     work = Path(tempfile.mkdtemp(prefix="hermetic-bench-"))
     env = dict(os.environ, HERMETIC_CACHE_DIR=str(work / "cache"), NO_COLOR="1")
+    # An installed tool runs from cached bytecode; some machines turn that off globally.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(HERE.parent / "src")], check=True, env=env
+    )
     print(f"{'case':28} {'hermetic lock':>14} {'rattler script':>15} {'ratio':>7}")
     from hermetic.resolve.platforms import virtual_packages
     from hermetic.spec.model import SystemRequirements
@@ -133,9 +135,12 @@ def main() -> None:
     for name, channels, specs, platforms in cases(work):
         proj = work / re.sub(r"\W+", "-", name)
         write_project(proj, channels, specs, platforms)
+        from hermetic.spec.load import load_spec
+
+        env_spec = load_spec(proj).environment("default")
         cfg = {
             "channels": channels,
-            "specs": [f"{n} {v}" if v != "*" else n for n, v in specs.items()],
+            "specs": [d.spec for d in env_spec.conda_dependencies(platforms[0])],
             "platforms": platforms,
             "vps": [
                 [v.name, v.version, v.build]
@@ -190,7 +195,7 @@ def bench_pypi(work: Path, hermetic: list[str], env: dict, repeat: int) -> None:
         h.append(timed([*hermetic, "lock"], proj, env))
         u.append(timed([uv_bin(), "pip", "compile", "req.in", "--python-version", "3.10.13",
                         "--python-platform", "x86_64-manylinux_2_28", "--format", "pylock.toml",
-                        "-o", "uv.toml", "-q"], proj, env))  # fmt: skip
+                        "-o", "pylock.uv.toml", "-q"], proj, env))  # fmt: skip
     print(
         f"mixed conda + PyPI lock: hermetic {statistics.median(h):.3f}s; uv resolve of the PyPI part alone {statistics.median(u):.3f}s"
     )

@@ -17,11 +17,13 @@ def console(stderr: bool = False):
 @contextlib.contextmanager
 def progress() -> Iterator:
     """A `say(message)` callable shown as a spinner on stderr (plain lines when not a tty)."""
-    err = console(stderr=True)
     start = time.monotonic()
     if not sys.stderr.isatty():
-        yield lambda msg: err.print(f"[dim]{msg}[/dim]")
+        import click
+
+        yield lambda msg: click.echo(msg, err=True)
         return
+    err = console(stderr=True)
     with err.status("working") as status:
 
         def say(msg: str) -> None:
@@ -31,32 +33,39 @@ def progress() -> Iterator:
         yield say
 
 
-def render_lock_result(result) -> None:  # hermetic.lock.update.LockResult
-    from rich.table import Table
+def table(headers: list[str], rows: list[list[str]], right: frozenset[int] = frozenset()) -> str:
+    """A plain aligned text table (no rich: `hermetic lock` stays quick to start)."""
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
 
-    out = console()
+    def line(cells: list[str]) -> str:
+        out = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in rows)])
+
+
+def render_lock_result(result) -> None:  # hermetic.lock.update.LockResult
+    import click
+
     for note in result.notes:
-        out.print(f"[yellow]note:[/yellow] {note}")
-    table = Table(title=None, box=None, pad_edge=False)
-    table.add_column("environment")
-    table.add_column("platform")
-    table.add_column("conda", justify="right")
-    table.add_column("pypi", justify="right")
-    for s in result.environments:
-        table.add_row(s.environment, s.platform, str(s.conda), str(s.pypi))
-    out.print(table)
+        click.echo(click.style("note: ", fg="yellow") + note)
+    rows = [[s.environment, s.platform, str(s.conda), str(s.pypi)] for s in result.environments]
+    click.echo(table(["environment", "platform", "conda", "pypi"], rows, right=frozenset({2, 3})))
     if result.changes:
-        out.print(f"\n{len(result.changes)} change(s) since the previous lock:")
+        click.echo(f"\n{len(result.changes)} change(s) since the previous lock:")
         for c in result.changes:
             if c.old is None:
-                what = f"[green]+ {c.name} {c.new}[/green]"
+                what = click.style(f"+ {c.name} {c.new}", fg="green")
             elif c.new is None:
-                what = f"[red]- {c.name} {c.old}[/red]"
+                what = click.style(f"- {c.name} {c.old}", fg="red")
             else:
-                what = f"[yellow]~ {c.name} {c.old} -> {c.new}[/yellow]"
-            out.print(f"  {c.environment}/{c.platform} ({c.source}) {what}")
+                what = click.style(f"~ {c.name} {c.old} -> {c.new}", fg="yellow")
+            click.echo(f"  {c.environment}/{c.platform} ({c.source}) {what}")
     verb = "wrote" if result.written else "unchanged:"
-    out.print(f"\n{verb} {result.path}")
+    click.echo(f"\n{verb} {result.path}")
 
 
 def render_check(result) -> None:  # hermetic.lock.check.CheckResult
