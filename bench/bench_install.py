@@ -1,0 +1,156 @@
+"""Benchmark `hermetic install` / `hermetic run` against the engine they drive.
+
+* no-op `hermetic install` and `hermetic run true` (whole processes; target <= 0.3 s);
+* a fresh install from a warm package cache: `install_environment` (lock read, cache
+  verification, rattler transaction, activation script, marker) against a bare
+  `rattler.install` of the same records into the same kind of fresh prefix, alternately,
+  in the same process (target ratio <= 1.2);
+* the same for an environment of 220+ generated packages (cold and warm cache).
+
+Everything is built locally with the test fixtures' package builder; no network.
+
+    python bench/bench_install.py [--repeat 7] [--packages 220]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from fixtures.channels import (  # noqa: E402
+    PackageSpec,
+    build_channel,
+    python_abi_package,
+    python_package,
+    standard_channel,
+)
+
+
+def write_spec(root: Path, channel: Path, deps: list[str]) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    body = f'channels = [{json.dumps(str(channel))}]\nplatforms = ["linux-64"]\n\n[dependencies]\n'
+    body += "".join(f'{d} = "*"\n' for d in deps)
+    (root / "hermetic.toml").write_text(body)
+
+
+def many_packages(n: int) -> list[PackageSpec]:
+    """n small packages (6 files each, a few with placeholders), layered dependencies."""
+    specs = []
+    for i in range(n):
+        deps = tuple(f"gen{j:03d} >=1.0" for j in (i // 2, i // 3) if j < i)
+        files = {f"share/gen{i:03d}/f{k}.txt": f"{i}-{k}\n".encode() * 50 for k in range(5)}
+        files[f"bin/gen{i:03d}"] = b"#!/bin/sh\necho /opt/anaconda1anaconda2anaconda3\n"
+        specs.append(
+            PackageSpec(
+                f"gen{i:03d}",
+                "1.0",
+                "h0_0",
+                depends=tuple(dict.fromkeys(deps)),
+                files=files,
+                executable_files=(f"bin/gen{i:03d}",),
+                text_placeholder_files=(f"bin/gen{i:03d}",) if i % 4 == 0 else (),
+                fmt="conda" if i % 2 else "tar.bz2",
+            )
+        )
+    return specs
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def process_time(args: list[str], cwd: Path, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(args, cwd=cwd, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def compare(root: Path, cache: Path, repeat: int, label: str) -> None:
+    from rattler.install import install
+
+    from hermetic.env.install import install_environment
+    from hermetic.lock.read import load_lock
+
+    lock_path = root / "hermetic.lock"
+    records = load_lock(lock_path).conda_records("default", "linux-64")
+    cold = timed(
+        lambda: install_environment(lock_path, root, "default", prefix=root / "cold", cache=cache)
+    )
+    ours, bare = [], []
+    for i in range(repeat):
+        b = root / f"bare{i}"
+        bare.append(
+            timed(
+                lambda b=b: asyncio.run(
+                    install(
+                        records, target_prefix=str(b), cache_dir=str(cache), show_progress=False
+                    )
+                )
+            )
+        )
+        o = root / f"ours{i}"
+        ours.append(
+            timed(
+                lambda o=o: install_environment(lock_path, root, "default", prefix=o, cache=cache)
+            )
+        )
+    mo, mb = statistics.median(ours), statistics.median(bare)
+    print(
+        f"{label}: {len(records)} packages; cold cache {cold:.3f}s; warm cache: "
+        f"hermetic {mo:.3f}s vs bare rattler.install {mb:.3f}s -> ratio {mo / mb:.2f} "
+        f"(target <= 1.2)"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--packages", type=int, default=220)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-install-") as tmp:
+        work = Path(tmp)
+        os.environ["HERMETIC_CACHE_DIR"] = str(work / "cache")
+        cache = work / "cache" / "pkgs"
+        hermetic = [sys.executable, "-m", "hermetic"]
+
+        std = standard_channel(work / "std")
+        small = work / "small"
+        write_spec(small, std, ["python", "tinytool", "pyhello"])
+        subprocess.run([*hermetic, "install"], cwd=small, check=True, capture_output=True)
+        noop = process_time([*hermetic, "install"], small, args.repeat)
+        run_true = process_time([*hermetic, "run", "true"], small, args.repeat)
+        bare_python = process_time([sys.executable, "-c", "pass"], small, args.repeat)
+        print(f"python startup alone: {bare_python:.3f}s")
+        print(f"no-op `hermetic install`: {noop:.3f}s (target <= 0.3)")
+        print(f"`hermetic run true`: {run_true:.3f}s (target <= 0.3)")
+        compare(small, cache, args.repeat, "python + tinytool + pyhello")
+
+        big_channel = build_channel(
+            work / "big", [*many_packages(args.packages), python_package(), python_abi_package()]
+        )
+        big = work / "big-project"
+        write_spec(big, big_channel, [f"gen{i:03d}" for i in range(args.packages)])
+        subprocess.run([*hermetic, "lock"], cwd=big, check=True, capture_output=True)
+        compare(big, cache, args.repeat, f"{args.packages} generated packages")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+"""`hermetic install`: materialize one environment x platform of the lock.
+
+The order is what makes an interrupted install (SIGKILL included) harmless:
+
+1. remove the completion marker (durably) — from here on `run` treats the env as incomplete;
+2. remove uv-installed distributions the lock no longer has;
+3. verify the cache entries about to be linked (see `verify.py`), re-fetch corrupted ones;
+4. one rattler transaction from what `conda-meta/` records to the locked records;
+5. uv installs exactly the locked PyPI set;
+6. write the activation script, then the marker (atomically), last.
+
+An install that finds no marker but an existing `conda-meta/` is a repair: packages whose
+files are missing are re-linked and the PyPI set is reinstalled.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hermetic.env import pypi as pypi_env
+from hermetic.env.marker import (
+    Marker,
+    content_hash,
+    is_complete,
+    lock_digest,
+    read_marker,
+    remove_marker,
+    write_marker,
+)
+from hermetic.env.paths import ACTIVATION_SCRIPT, current_platform, env_prefix, package_cache_dir
+from hermetic.env.verify import Refetched, prepare_cache, stamp_entries
+from hermetic.errors import HermeticError, LockError, UsageError
+from hermetic.fs import atomic_write_text
+
+Reporter = Callable[[str], None]
+
+#: test-only fault injection: `HERMETIC_TEST_KILL_AT=<step>` SIGKILLs the install there
+KILL_ENV = "HERMETIC_TEST_KILL_AT"
+KILL_POINTS = (
+    "marker-removed",
+    "pypi-removed",
+    "cache-verified",
+    "linking",
+    "conda-installed",
+    "pypi-installed",
+    "before-marker",
+)
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    environment: str
+    platform: str
+    prefix: Path
+    up_to_date: bool  # nothing needed doing
+    conda_linked: tuple[str, ...]  # name version build, newly linked (or re-linked)
+    conda_removed: tuple[str, ...]
+    pypi_installed: tuple[str, ...]
+    pypi_removed: tuple[str, ...]
+    refetched: tuple[Refetched, ...]  # corrupted cache entries, extracted again
+    repaired: bool  # an interrupted install was found and repaired
+    relocked: bool = False  # the lock was stale and was re-locked first
+    stale_reasons: tuple[str, ...] = ()
+    cache: Path | None = None
+    seconds: float = 0.0
+
+
+def _checkpoint(step: str) -> None:
+    if os.environ.get(KILL_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def resolve_platform(lock, environment: str, platform: str | None) -> str:
+    """The platform to install: the one asked for, else this machine's, which the lock must have."""
+    have = lock.platforms(environment)
+    target = platform or current_platform()
+    if target not in have:
+        raise UsageError(
+            f"environment {environment!r} is not locked for {target} (this machine)"
+            if platform is None
+            else f"environment {environment!r} is not locked for {target}",
+            hint=f"the lock has: {', '.join(have)}; add {target} to `platforms` and run `hermetic lock`",
+        )
+    return target
+
+
+def install_environment(
+    lock_path: Path,
+    root: Path,
+    environment: str,
+    *,
+    platform: str | None = None,
+    prefix: Path | None = None,
+    reporter: Reporter | None = None,
+    cache: Path | None = None,
+) -> InstallResult:
+    """Install `environment` from the lock at `lock_path` as it is (no staleness check)."""
+    start = time.monotonic()
+    say = reporter or (lambda _m: None)
+    prefix = Path(prefix) if prefix is not None else env_prefix(root, environment)
+    target = platform or current_platform()
+    if is_complete(prefix, lock_path, environment, target):
+        return _nothing(environment, target, prefix, start)
+
+    from hermetic.lock.read import load_lock
+
+    lock = load_lock(lock_path)
+    if environment not in lock.environment_names():
+        lock._env(environment)  # raises the error that lists the environments
+    target = resolve_platform(lock, environment, platform)
+    records = lock.conda_records(environment, target)
+    packages = lock.pypi_packages(environment, target)
+    digest = lock_digest(lock_path) or ""
+    chash = content_hash(records, packages)
+    marker = Marker(environment, target, digest, chash)
+
+    old = read_marker(prefix)
+    if (
+        old is not None
+        and old.content_hash == chash
+        and (old.environment, old.platform) == (environment, target)
+    ):
+        # the lock file changed, but not this environment: only the marker is rewritten
+        write_marker(prefix, marker)
+        return _nothing(environment, target, prefix, start)
+
+    cache = Path(cache) if cache is not None else package_cache_dir()
+    try:
+        _make_dirs(prefix, cache)
+        remove_marker(prefix)
+        _checkpoint("marker-removed")
+        installed = _installed_records(prefix)
+        repairing = old is None and bool(installed)
+
+        removals = pypi_env.plan_removals(prefix, packages)
+        if removals:
+            say(f"removing {len(removals)} PyPI package(s) the lock no longer has")
+            pypi_env.uninstall(prefix, removals)
+        _checkpoint("pypi-removed")
+
+        reinstall = _broken_packages(prefix, installed) if repairing else set()
+        by_name = {r.name.normalized: r for r in installed}
+        to_link = [
+            r
+            for r in records
+            if r.name.normalized in reinstall
+            or r.name.normalized not in by_name
+            or _sha(by_name[r.name.normalized]) != _sha(r)
+        ]
+        locked_names = {r.name.normalized for r in records}
+        to_remove = [r for r in installed if r.name.normalized not in locked_names]
+        refetched: tuple[Refetched, ...] = ()
+        to_fetch: tuple = ()
+        if to_link:
+            say(f"verifying {len(to_link)} package(s) in the cache {cache}")
+            plan = prepare_cache(to_link, cache)
+            refetched, to_fetch = plan.refetched, plan.to_fetch
+        _checkpoint("cache-verified")
+        if to_link or to_remove:
+            say(f"linking {len(to_link)} conda package(s) into {prefix}")
+            _rattler_install(records, prefix, cache, installed, reinstall)
+            stamp_entries(to_fetch, cache)
+        _checkpoint("conda-installed")
+
+        installed_pypi: tuple[str, ...] = ()
+        if packages and (repairing or removals or not pypi_env.up_to_date(prefix, packages)):
+            say(f"installing {len(packages)} PyPI package(s) with uv")
+            pypi_env.install(prefix, packages, reinstall=repairing)
+            installed_pypi = tuple(f"{p.name} {p.version}" for p in packages)
+        _checkpoint("pypi-installed")
+
+        write_activation(prefix, target)
+        _checkpoint("before-marker")
+        write_marker(prefix, marker)
+    except OSError as exc:
+        raise _os_error(exc, prefix) from None
+
+    return InstallResult(
+        environment=environment,
+        platform=target,
+        prefix=prefix,
+        up_to_date=False,
+        conda_linked=tuple(_label(r) for r in to_link),
+        conda_removed=tuple(_label(r) for r in to_remove),
+        pypi_installed=installed_pypi,
+        pypi_removed=tuple(removals),
+        refetched=refetched,
+        repaired=repairing,
+        cache=cache,
+        seconds=time.monotonic() - start,
+    )
+
+
+def write_activation(prefix: Path, platform: str) -> None:
+    """Cache rattler's bash activation script for `run` (it depends only on the prefix)."""
+    from hermetic.env.activate import package_script
+
+    atomic_write_text(prefix / ACTIVATION_SCRIPT, package_script(prefix, "bash", platform))
+
+
+def _nothing(environment: str, platform: str, prefix: Path, start: float) -> InstallResult:
+    return InstallResult(
+        environment=environment,
+        platform=platform,
+        prefix=prefix,
+        up_to_date=True,
+        conda_linked=(),
+        conda_removed=(),
+        pypi_installed=(),
+        pypi_removed=(),
+        refetched=(),
+        repaired=False,
+        seconds=time.monotonic() - start,
+    )
+
+
+def _label(r) -> str:
+    return f"{r.name.normalized} {r.version} {r.build}"
+
+
+def _sha(r) -> str:
+    return r.sha256.hex() if r.sha256 else f"{r.url}"
+
+
+def _make_dirs(prefix: Path, cache: Path) -> None:
+    for d in (prefix / "conda-meta", cache):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HermeticError(
+                f"cannot create {d}: {exc.strerror}",
+                hint="check the permissions and free space of that directory"
+                + (" or set HERMETIC_CACHE_DIR" if d == cache else ""),
+            ) from None
+
+
+def _installed_records(prefix: Path) -> list:
+    """The PrefixRecords in `conda-meta/` (each written by rattler after its files)."""
+    from rattler import PrefixRecord
+
+    out = []
+    for path in sorted((prefix / "conda-meta").glob("*.json")):
+        if path.name.startswith("hermetic-"):
+            continue
+        try:
+            out.append(PrefixRecord.from_path(str(path)))
+        except Exception:
+            # a record cut short: drop it, so the package is linked again
+            path.unlink(missing_ok=True)
+    return out
+
+
+def _broken_packages(prefix: Path, installed: list) -> set[str]:
+    """Installed packages with files missing (an unlink or link that was cut short)."""
+    broken = set()
+    for rec in installed:
+        for entry in rec.paths_data.paths:
+            if not os.path.lexists(prefix / str(entry.relative_path)):
+                broken.add(rec.name.normalized)
+                break
+    return broken
+
+
+def _rattler_install(records, prefix: Path, cache: Path, installed, reinstall: set[str]) -> None:
+    import asyncio
+
+    from rattler.install import install
+
+    reporter = _KillReporter() if os.environ.get(KILL_ENV) == "linking" else None
+    try:
+        asyncio.run(
+            install(
+                records,
+                target_prefix=str(prefix),
+                cache_dir=str(cache),
+                installed_packages=installed,
+                reinstall_packages=reinstall or None,
+                show_progress=False,
+                reporter=reporter,
+            )
+        )
+    except Exception as exc:
+        raise _rattler_error(exc, prefix) from None
+
+
+def _KillReporter():
+    """Kills the process once the first package is linked (fault injection for tests)."""
+    from rattler.install import InstallerReporter
+
+    class KillReporter(InstallerReporter):
+        def on_link_complete(self, index: int) -> None:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return KillReporter()
+
+
+def _rattler_error(exc: Exception, prefix: Path) -> HermeticError:
+    text = str(exc).strip()
+    lowered = text.lower()
+    if "no space left" in lowered:
+        return HermeticError(
+            f"the disk is full while installing into {prefix}:\n{text}",
+            hint="free some space (the package cache is at " + str(package_cache_dir()) + ")",
+        )
+    if "permission denied" in lowered:
+        return HermeticError(
+            f"permission denied while installing into {prefix}:\n{text}",
+            hint="check who owns the environment and the package cache",
+        )
+    return HermeticError(f"installing into {prefix} failed:\n{text}")
+
+
+def _os_error(exc: OSError, prefix: Path) -> HermeticError:
+    path = exc.filename or prefix
+    if exc.errno == 28:  # ENOSPC
+        return HermeticError(f"the disk is full: cannot write {path}", hint="free some space")
+    return HermeticError(
+        f"cannot write {path}: {exc.strerror}",
+        hint="check the permissions and free space of that directory",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# with the spec: staleness, re-locking, the fast path
+
+
+@dataclass(frozen=True)
+class Mode:
+    """`--frozen`: the lock as it is, never checked; `--locked`: fail if stale."""
+
+    frozen: bool = False
+    locked: bool = False
+
+
+def ensure_environment(
+    spec,
+    lock_path: Path,
+    root: Path,
+    environment: str,
+    *,
+    mode: Mode = Mode(),
+    reporter: Reporter | None = None,
+    platform: str | None = None,
+) -> InstallResult:
+    """Install `environment` of `spec` from the lock, re-locking first when it is stale.
+
+    Costs a hash compare and a marker read when everything is already in place."""
+    start = time.monotonic()
+    relocked = False
+    reasons: tuple[str, ...] = ()
+    if not mode.frozen:
+        spec.environment(environment)  # an unknown name: the error lists the known ones
+        from hermetic.lock.check import check_lock
+
+        try:
+            check = check_lock(spec, lock_path)
+        except HermeticError:
+            raise
+        except Exception as exc:  # e.g. a garbled `hermetic:` block
+            raise LockError(
+                f"{lock_path} cannot be read: {str(exc).splitlines()[0] if str(exc) else exc}",
+                hint="re-create it with `hermetic lock` (or restore it from version control)",
+            ) from None
+        if not check.fresh:
+            reasons = tuple(
+                (f"{s.environment}: " if s.environment else "") + s.reason for s in check.stale
+            )
+            if mode.locked:
+                raise LockError(
+                    f"{lock_path} is stale: " + "; ".join(reasons),
+                    hint="run `hermetic lock`, or drop --locked to re-lock automatically",
+                )
+            from hermetic.lock.update import lock_spec
+
+            if reporter:
+                reporter("the lock is stale: " + "; ".join(reasons))
+                reporter("re-locking")
+            lock_spec(spec, lock_path, reporter=reporter)
+            relocked = True
+    elif not Path(lock_path).exists():
+        raise LockError(f"no lock file at {lock_path}", hint="run `hermetic lock` first")
+    result = install_environment(lock_path, root, environment, platform=platform, reporter=reporter)
+    from dataclasses import replace
+
+    return replace(
+        result, relocked=relocked, stale_reasons=reasons, seconds=time.monotonic() - start
+    )

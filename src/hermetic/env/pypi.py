@@ -1,0 +1,170 @@
+"""The PyPI part of an environment: uv into the environment's own interpreter.
+
+Exactly the locked set: `--no-deps` (the lock is already closed under dependencies),
+`--require-hashes` (each artifact is checked against the lock's sha256), `--no-index`
+(every requirement is a direct URL, so no index is ever asked). Only distributions whose
+`INSTALLER` is `uv` are ever removed: conda's own Python packages are left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from hermetic.errors import HermeticError, LockError
+
+
+@dataclass(frozen=True)
+class InstalledDist:
+    name: str  # canonical
+    version: str
+    url: str | None  # from direct_url.json
+    dist_info: Path
+
+
+def python_of(prefix: Path) -> Path:
+    return Path(prefix) / "bin" / "python"
+
+
+def uv_installed(prefix: Path) -> dict[str, InstalledDist]:
+    """Distributions in the environment that uv installed (INSTALLER == uv)."""
+    from packaging.utils import canonicalize_name
+
+    out: dict[str, InstalledDist] = {}
+    for sp in sorted(Path(prefix).glob("lib/python*/site-packages")):
+        for d in sp.glob("*.dist-info"):
+            try:
+                installer = (d / "INSTALLER").read_text().strip()
+            except OSError:
+                continue
+            if installer != "uv":
+                continue
+            name, _, version = d.name[: -len(".dist-info")].partition("-")
+            url = None
+            with contextlib.suppress(OSError, ValueError):
+                url = json.loads((d / "direct_url.json").read_text()).get("url")
+            out[canonicalize_name(name)] = InstalledDist(canonicalize_name(name), version, url, d)
+    return out
+
+
+def requirement_url(url: str) -> str:
+    """Locked locations may be plain absolute paths; uv wants URLs."""
+    if url.startswith("/"):
+        return "file://" + quote(url)
+    return url
+
+
+def plan_removals(prefix: Path, packages: Sequence) -> list[str]:
+    """uv-installed distributions that the lock no longer has (by name and version)."""
+    from packaging.version import InvalidVersion, Version
+
+    locked = {p.name: p for p in packages}
+    out = []
+    for name, dist in uv_installed(prefix).items():
+        p = locked.get(name)
+        if p is None:
+            out.append(name)
+            continue
+        try:
+            same = Version(p.version) == Version(dist.version)
+        except InvalidVersion:
+            same = p.version == dist.version
+        if not same:
+            out.append(name)
+    return sorted(out)
+
+
+def up_to_date(prefix: Path, packages: Sequence) -> bool:
+    """Every locked package is installed by uv, at its version, from its URL."""
+    from packaging.version import InvalidVersion, Version
+
+    have = uv_installed(prefix)
+    if set(have) != {p.name for p in packages}:
+        return False
+    for p in packages:
+        d = have[p.name]
+        try:
+            if Version(d.version) != Version(p.version):
+                return False
+        except InvalidVersion:
+            if d.version != p.version:
+                return False
+        if d.url is not None and d.url != requirement_url(p.url):
+            return False
+    return True
+
+
+def uninstall(prefix: Path, names: Sequence[str]) -> None:
+    if not names:
+        return
+    py = python_of(prefix)
+    if not py.exists():  # the interpreter is gone: nothing can import them anyway
+        return
+    _uv(["pip", "uninstall", "--python", str(py), *names], prefix)
+
+
+def install(prefix: Path, packages: Sequence, *, reinstall: bool = False) -> None:
+    if not packages:
+        return
+    py = python_of(prefix)
+    if not py.exists():
+        raise LockError(
+            f"the environment has PyPI packages but no Python interpreter at {py}",
+            hint="add python to the conda dependencies and run `hermetic lock`",
+        )
+    lines = []
+    for p in packages:
+        if not p.sha256:
+            raise LockError(
+                f"PyPI package {p.name} {p.version} has no sha256 in the lock",
+                hint="re-create the lock with `hermetic lock`",
+            )
+        lines.append(f"{p.name} @ {requirement_url(p.url)} --hash=sha256:{p.sha256}")
+    offline = all(requirement_url(p.url).startswith("file://") for p in packages)
+    with tempfile.TemporaryDirectory(prefix="hermetic-pypi-") as tmp:
+        req = Path(tmp) / "requirements.txt"
+        req.write_text("\n".join(lines) + "\n")
+        args = [
+            "pip",
+            "install",
+            "--python",
+            str(py),
+            "--no-deps",
+            "--require-hashes",
+            "--no-index",
+            "-r",
+            str(req),
+        ]
+        if offline:
+            args.append("--offline")
+        if reinstall:
+            args.append("--reinstall")
+        _uv(args, prefix)
+
+
+def _uv(args: list[str], prefix: Path) -> None:
+    from hermetic.resolve.pypi import uv_bin
+
+    env = dict(os.environ)
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("CONDA_PREFIX", None)
+    env.setdefault("UV_NO_PROGRESS", "1")
+    try:
+        proc = subprocess.run(
+            [uv_bin(), *args, "--quiet"], capture_output=True, text=True, env=env, check=False
+        )
+    except OSError as exc:
+        raise HermeticError(f"cannot run uv: {exc.strerror}") from None
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise HermeticError(
+            f"uv could not {args[1]} the PyPI packages of {prefix}:\n{detail}",
+            hint="a hash mismatch means an artifact changed since it was locked",
+        )

@@ -1,0 +1,211 @@
+"""`hermetic tour`: the whole pipeline on a bundled example, offline.
+
+The tour is a list of steps (`STEPS`); each takes the shared `TourContext` and returns the
+lines that say what it did. Later features (doctor, image, deploy) add their own steps.
+Nothing here prints: `run_tour` returns a `TourResult` and the CLI renders it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hermetic.errors import HermeticError, UsageError
+
+EXAMPLE = Path(__file__).with_name("example.toml")
+STAMP = ".hermetic-tour"
+ENVIRONMENT = "default"
+
+
+@dataclass(frozen=True)
+class TourStep:
+    name: str
+    title: str
+    lines: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Artifact:
+    label: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Proof:
+    native: str  # the library file the loader resolved for the program
+    python: str  # the module file of the program's Python package
+    interpreter: str
+    output: str
+
+    def under(self, prefix: Path) -> bool:
+        root = os.path.realpath(prefix) + os.sep
+        return self.native.startswith(root) and self.python.startswith(root)
+
+
+@dataclass(frozen=True)
+class TourResult:
+    directory: Path
+    steps: tuple[TourStep, ...]
+    artifacts: tuple[Artifact, ...]
+    proof: Proof | None
+    ok: bool
+
+
+@dataclass
+class TourContext:
+    """What the steps share (mutable, internal to the tour)."""
+
+    directory: Path
+    channel: Path
+    manifest: Path
+    lock: Path
+    prefix: Path
+    package_cache: Path
+    tour_cache: Path
+    spec: object = None
+    proof: Proof | None = None
+    archives: tuple[Path, ...] = ()
+    artifacts: list[Artifact] = field(default_factory=list)
+
+
+Step = tuple[str, str, Callable[[TourContext], tuple[str, ...]]]
+
+
+def _channel(ctx: TourContext) -> tuple[str, ...]:
+    from hermetic.tour.channel import build_channel
+
+    ctx.archives = build_channel(ctx.channel, ctx.tour_cache)
+    ctx.artifacts.append(Artifact("channel", ctx.channel))
+    names = sorted(f"{p.parent.name}/{p.name}" for p in ctx.archives)
+    return (f"{len(names)} packages built and indexed in {ctx.channel}", *names)
+
+
+def _spec(ctx: TourContext) -> tuple[str, ...]:
+    from hermetic.fs import atomic_write_text
+    from hermetic.spec.load import load_spec
+
+    atomic_write_text(ctx.manifest, EXAMPLE.read_text())
+    ctx.spec = load_spec(ctx.manifest)
+    ctx.artifacts.append(Artifact("spec", ctx.manifest))
+    env = ctx.spec.environment(ENVIRONMENT)
+    deps = ", ".join(d.spec for d in env.conda_dependencies(env.platforms[0]))
+    return (f"wrote {ctx.manifest}", f"asks for: {deps}; platforms: {', '.join(env.platforms)}")
+
+
+def _lock(ctx: TourContext) -> tuple[str, ...]:
+    from hermetic.lock.update import lock_spec
+
+    result = lock_spec(ctx.spec, ctx.lock)
+    ctx.artifacts.append(Artifact("lock", ctx.lock))
+    return (
+        *tuple(
+            f"{s.environment} {s.platform}: {s.conda} conda package(s)" for s in result.environments
+        ),
+        f"{'wrote' if result.written else 'unchanged:'} {ctx.lock}",
+    )
+
+
+def _install(ctx: TourContext) -> tuple[str, ...]:
+    from hermetic.env.install import install_environment
+
+    result = install_environment(
+        ctx.lock, ctx.directory, ENVIRONMENT, prefix=ctx.prefix, cache=ctx.package_cache
+    )
+    ctx.artifacts.append(Artifact("environment", ctx.prefix))
+    ctx.artifacts.append(Artifact("package cache", ctx.package_cache))
+    if result.up_to_date:
+        return (f"already installed: {ctx.prefix}",)
+    return (
+        f"{len(result.conda_linked)} package(s) linked into {ctx.prefix} in {result.seconds:.2f}s",
+        *result.conda_linked,
+    )
+
+
+def _run(ctx: TourContext) -> tuple[str, ...]:
+    import subprocess
+
+    from hermetic.env.run import plan_run
+
+    activation = ctx.spec.environment(ENVIRONMENT).activation("linux-64")
+    plan = plan_run(ctx.prefix, ENVIRONMENT, activation, ctx.directory, ["tour-demo"])
+    proc = subprocess.run(
+        list(plan.argv), env=dict(plan.env), capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise HermeticError(
+            f"the tour's program failed (exit {proc.returncode}):\n{proc.stderr.strip()}"
+        )
+    fields = dict(line.split(": ", 1) for line in proc.stdout.splitlines() if ": " in line)
+    ctx.proof = Proof(
+        native=fields.get("native", ""),
+        python=fields.get("python", ""),
+        interpreter=fields.get("interpreter", ""),
+        output=proc.stdout,
+    )
+    ctx.artifacts.append(Artifact("native library (as loaded)", Path(ctx.proof.native)))
+    ctx.artifacts.append(Artifact("python package (as imported)", Path(ctx.proof.python)))
+    verdict = (
+        "both were loaded from the environment"
+        if ctx.proof.under(ctx.prefix)
+        else "NOT loaded from the environment"
+    )
+    return ("$ hermetic run tour-demo", *proc.stdout.rstrip("\n").splitlines(), verdict)
+
+
+#: name, title, function. Later features append their steps here.
+STEPS: list[Step] = [
+    ("channel", "Build a local conda channel (compiled library, program, Python)", _channel),
+    ("spec", "Write the example spec", _spec),
+    ("lock", "Lock it for linux-64 and osx-arm64", _lock),
+    ("install", "Install the linux-64 environment", _install),
+    ("run", "Run its program inside the environment", _run),
+]
+
+
+def run_tour(
+    directory: Path, reporter: Callable[[str], None] | None = None, steps: list[Step] | None = None
+) -> TourResult:
+    from hermetic.env.paths import env_prefix, hermetic_cache_dir, package_cache_dir
+
+    directory = Path(directory).absolute()
+    _claim(directory)
+    ctx = TourContext(
+        directory=directory,
+        channel=directory / "channel",
+        manifest=directory / "hermetic.toml",
+        lock=directory / "hermetic.lock",
+        prefix=env_prefix(directory, ENVIRONMENT),
+        package_cache=package_cache_dir(),
+        tour_cache=hermetic_cache_dir() / "tour",
+    )
+    done: list[TourStep] = []
+    for name, title, fn in steps if steps is not None else STEPS:
+        if reporter:
+            reporter(title)
+        start = time.monotonic()
+        lines = fn(ctx)
+        done.append(TourStep(name, title, tuple(lines), time.monotonic() - start))
+    ctx.artifacts.append(Artifact("tour's python archive cache", ctx.tour_cache))
+    ok = ctx.proof is not None and ctx.proof.under(ctx.prefix)
+    return TourResult(directory, tuple(done), tuple(ctx.artifacts), ctx.proof, ok)
+
+
+def _claim(directory: Path) -> None:
+    """Use `directory` only when it is new, empty, or an earlier tour's."""
+    if directory.exists():
+        if not directory.is_dir():
+            raise UsageError(f"{directory} exists and is not a directory")
+        if any(directory.iterdir()) and not (directory / STAMP).exists():
+            raise UsageError(
+                f"{directory} exists and was not made by `hermetic tour`",
+                hint="choose another place with --dir",
+            )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / STAMP).write_text("made by `hermetic tour`; safe to delete\n")
+    except OSError as exc:
+        raise HermeticError(f"cannot write {directory}: {exc.strerror}") from None
