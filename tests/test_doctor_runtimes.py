@@ -179,3 +179,16 @@ def test_cli_json_html_and_exit_code(tmp_path: Path, monkeypatch) -> None:  # ty
     assert bad.exit_code == 1 and "target.not-env" in bad.output
     usage = runner.invoke(command, ["--prefix", str(env), "--gpu", "hopper"])
     assert usage.exit_code != 0 and "Traceback" not in usage.output
+
+
+def test_conda_meta_files_that_are_not_records_are_skipped(tmp_path: Path) -> None:
+    meta = tmp_path / "conda-meta"
+    meta.mkdir(parents=True)
+    (meta / "history").write_text("")
+    (meta / "state.json").write_text(json.dumps({"env_vars": {"A": "1"}}))  # conda's own state
+    (meta / "broken.json").write_text("{not json")
+    (meta / "cuda-version-12.4-h0_0.json").write_text(
+        json.dumps({"name": "cuda-version", "version": "12.4", "build": "h0_0"})
+    )
+    found = scan_runtimes(tmp_path)
+    assert [r.version for r in found if r.source == "conda"] == ["12.4"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from clirun import assert_clean_error, hermetic
@@ -26,6 +27,12 @@ def test_tour_runs_offline_and_proves_where_things_came_from(tmp_path):
     for label in ("channel", "lock", "environment", "package cache"):
         assert label in out
     assert (tmp_path / "t" / "hermetic.lock").exists()
+    # the doctor step: the tool's library resolves inside the env through its RPATH
+    assert "<env>/bin/tour-tool: libtiny.so.1 -> <env>/lib/libtiny.so.1 (via runpath)" in out
+    assert "0 error(s)" in out and (tmp_path / "t" / "doctor.html").is_file()
+    # the env stays readable by conda-style tools: every conda-meta/*.json is a package record
+    for record in (prefix / "conda-meta").glob("*.json"):
+        assert "name" in json.loads(record.read_text()), record
 
     again = hermetic("tour", "--dir", "t", cwd=tmp_path, env=env)  # idempotent
     assert "both were loaded from the environment" in again.stdout

@@ -130,7 +130,8 @@ def _conda_meta(meta: Path) -> list[Runtime]:
     out: list[Runtime] = []
     with contextlib.suppress(OSError):
         for f in sorted(meta.glob("*.json")):
-            with contextlib.suppress(OSError, ValueError, AttributeError):
+            # a file that is not a package record (another tool's state) is skipped, never fatal
+            with contextlib.suppress(OSError, ValueError, AttributeError, KeyError, TypeError):
                 rec = json.loads(f.read_text(encoding="utf-8"))
                 r = runtime_from_conda(rec["name"], rec["version"], rec.get("build", ""))
                 if r is not None:

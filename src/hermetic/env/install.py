@@ -245,8 +245,6 @@ def _installed_records(prefix: Path) -> list:
 
     out = []
     for path in sorted((prefix / "conda-meta").glob("*.json")):
-        if path.name.startswith("hermetic-"):
-            continue
         try:
             out.append(PrefixRecord.from_path(str(path)))
         except Exception:

@@ -1,4 +1,4 @@
-"""The completion marker: `<env>/conda-meta/hermetic-complete.json`.
+"""The completion marker: `<env>/conda-meta/hermetic-complete`.
 
 An install removes it before it changes anything and writes it, atomically, after
 everything else; so an environment with a marker that names the current lock is complete,

@@ -10,7 +10,8 @@ from pathlib import Path
 ENVS_DIR = Path(".hermetic") / "envs"
 
 #: Written last by a successful install, removed first by the next one.
-MARKER = Path("conda-meta") / "hermetic-complete.json"
+# Not *.json: conda, pixi and micromamba read every conda-meta/*.json as a package record.
+MARKER = Path("conda-meta") / "hermetic-complete"
 #: The bash activation script of the installed packages (rattler-generated), for `run`.
 ACTIVATION_SCRIPT = Path("conda-meta") / "hermetic-activate.bash"
 

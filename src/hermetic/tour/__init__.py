@@ -156,6 +156,38 @@ def _run(ctx: TourContext) -> tuple[str, ...]:
     return ("$ hermetic run tour-demo", *proc.stdout.rstrip("\n").splitlines(), verdict)
 
 
+def _doctor(ctx: TourContext) -> tuple[str, ...]:
+    from hermetic.doctor import DoctorOptions, run_doctor
+
+    report = run_doctor(DoctorOptions(prefix=ctx.prefix, env=ENVIRONMENT, how="tour"))
+    html = ctx.directory / "doctor.html"
+    report.to_html(html)
+    ctx.artifacts.append(Artifact("doctor report", html))
+    prefix = str(ctx.prefix)
+    lines = [
+        f"{report.stats.elf_files} ELF files, {report.stats.edges} libraries resolved the way "
+        f"ld.so does, in {report.stats.seconds:.2f}s",
+        "driver: "
+        + (
+            f"{report.driver.version} (CUDA {report.driver.cuda})"
+            if report.driver.present
+            else "no NVIDIA driver on this machine"
+        ),
+    ]
+    for obj in report.objects:
+        for edge in obj.needed:
+            if edge.name.startswith("libtiny") and obj.path.startswith(prefix):
+                # ld.so reports $ORIGIN/../lib unnormalized; show where that is
+                target = os.path.normpath(edge.target) if edge.target else None
+                where = target.replace(prefix, "<env>") if target else "NOT FOUND"
+                lines.append(
+                    f"{obj.path.replace(prefix, '<env>')}: {edge.name} -> {where} (via {edge.via})"
+                )
+    errors = sum(1 for f in report.findings if f.severity == "error")
+    lines.append(f"{len(report.findings)} finding(s), {errors} error(s); full report: {html}")
+    return tuple(lines)
+
+
 #: name, title, function. Later features append their steps here.
 STEPS: list[Step] = [
     ("channel", "Build a local conda channel (compiled library, program, Python)", _channel),
@@ -163,6 +195,7 @@ STEPS: list[Step] = [
     ("lock", "Lock it for linux-64 and osx-arm64", _lock),
     ("install", "Install the linux-64 environment", _install),
     ("run", "Run its program inside the environment", _run),
+    ("doctor", "Ask the doctor what the dynamic linker really loads", _doctor),
 ]
 
 
