@@ -7,10 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fixtures.channels import PackageSpec, build_channel
 from rattler import LockFile
 
 from clirun import assert_clean_error, hermetic
+from fixtures.channels import PackageSpec, build_channel
 from hermetic.lock.read import load_lock
 
 
@@ -257,3 +257,16 @@ def test_no_manifest_is_a_usage_error(tmp_path, missing):
     proc = hermetic("lock", cwd=tmp_path, check=2)
     assert_clean_error(proc)
     assert missing in proc.stderr
+
+
+def test_damaged_hermetic_block_is_named_with_its_line(tmp_path, conda_channel):
+    write_spec(tmp_path, base_spec(conda_channel, 'tinytool = "*"'))
+    hermetic("lock", cwd=tmp_path)
+    lock = tmp_path / "hermetic.lock"
+    text = lock.read_text()
+    line = text[: text.index("\nhermetic:\n")].count("\n") + 2
+    lock.write_text(text.replace("  environments:\n", "  environments: [\n", 1))
+    for args in (("lock", "--check"), ("check",), ("install",)):
+        proc = hermetic(*args, cwd=tmp_path, check=1)
+        assert_clean_error(proc)
+        assert f"hermetic.lock:{line}" in proc.stderr and "hermetic lock" in proc.stderr

@@ -52,7 +52,7 @@ def pick_platform(lock, environment: str, platform: str | None) -> str:
 def export(lock, fmt: str, environment: str = "default", platform: str | None = None) -> Export:
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"formats: {', '.join(FORMATS)}")
-    lock._env(environment)  # unknown environment: the error lists the known ones
+    lock.require_environment(environment)
     if fmt == "conda-lock":
         plats = (
             (pick_platform(lock, environment, platform),)
@@ -128,7 +128,7 @@ def _environment_yml(lock, environment: str, records, pypi) -> str:
 
 
 def _channels(lock, environment: str) -> tuple[str, ...]:
-    return tuple(str(c) for c in lock._env(environment).channels())
+    return lock.channels(environment)
 
 
 def _requirements(pypi, platform: str) -> str:

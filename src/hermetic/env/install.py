@@ -355,15 +355,7 @@ def ensure_environment(
         spec.environment(environment)  # an unknown name: the error lists the known ones
         from hermetic.lock.check import check_lock
 
-        try:
-            check = check_lock(spec, lock_path)
-        except HermeticError:
-            raise
-        except Exception as exc:  # e.g. a garbled `hermetic:` block
-            raise LockError(
-                f"{lock_path} cannot be read: {str(exc).splitlines()[0] if str(exc) else exc}",
-                hint="re-create it with `hermetic lock` (or restore it from version control)",
-            ) from None
+        check = check_lock(spec, lock_path)
         if not check.fresh:
             reasons = tuple(
                 (f"{s.environment}: " if s.environment else "") + s.reason for s in check.stale

@@ -39,7 +39,7 @@ def check_lock(spec: Spec, path: Path) -> CheckResult:
         return CheckResult(path, (Stale(None, f"there is no lock file at {path}"),))
     except OSError as exc:
         raise LockError(f"cannot read {path}: {exc.strerror}") from None
-    meta = read_meta(text)
+    meta = read_meta(text, str(path))
     if meta is None:
         return CheckResult(
             path,

@@ -120,16 +120,26 @@ class LockMeta:
     digests: Mapping[str, str]  # environment -> stored inputs hash
 
 
-def read_meta(text: str) -> LockMeta | None:
+def read_meta(text: str, path: str = "hermetic.lock") -> LockMeta | None:
     """The `hermetic:` block alone, without parsing the (large) rest of the file."""
     at = text.rfind(_META_MARK)
     if at < 0:
         return None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(text[at + 1 :], Loader=loader).get(META_KEY) or {}
-    envs = data.get("environments") or {}
-    return LockMeta(
-        format=int(data.get("format", 0)),
-        inputs={name: EnvironmentInputs.from_dict(d) for name, d in envs.items()},
-        digests={name: str(d.get("inputs-hash", "")) for name, d in envs.items()},
-    )
+    try:
+        data = yaml.load(text[at + 1 :], Loader=loader).get(META_KEY) or {}
+        envs = data.get("environments") or {}
+        return LockMeta(
+            format=int(data.get("format", 0)),
+            inputs={name: EnvironmentInputs.from_dict(d) for name, d in envs.items()},
+            digests={name: str(d.get("inputs-hash", "")) for name, d in envs.items()},
+        )
+    except (yaml.YAMLError, AttributeError, TypeError, ValueError) as exc:
+        from hermetic.errors import Location, LockError
+
+        line = text.count("\n", 0, at + 1) + 1
+        raise LockError(
+            f"the `hermetic:` block is damaged: {str(exc).splitlines()[0]}",
+            location=Location(path, line),
+            hint="re-create the lock with `hermetic lock` (it keeps your pins where it can read them)",
+        ) from None

@@ -19,7 +19,7 @@ class Lock:
     def __init__(self, path: Path, text: str):
         self.path = Path(path)
         self.text = text
-        self.meta: LockMeta | None = read_meta(text)
+        self.meta: LockMeta | None = read_meta(text, str(path))
 
     @cached_property
     def _lockfile(self):  # rattler.LockFile
@@ -39,6 +39,13 @@ class Lock:
 
     def environment_names(self) -> tuple[str, ...]:
         return tuple(sorted(name for name, _ in self._lockfile.environments()))
+
+    def require_environment(self, name: str) -> None:
+        """Raise the usage error that lists the lock's environments when `name` is not one."""
+        self._env(name)
+
+    def channels(self, env: str) -> tuple[str, ...]:
+        return tuple(str(c) for c in self._env(env).channels())
 
     def _env(self, name: str):
         env = self._lockfile.environment(name)
@@ -108,10 +115,4 @@ def load_lock(path: Path) -> Lock:
         raise LockError(f"no lock file at {path}", hint="run `hermetic lock` first") from None
     except OSError as exc:
         raise LockError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        return Lock(path, text)
-    except Exception as exc:
-        raise LockError(
-            f"{path} has an unreadable `hermetic:` block: {exc}",
-            hint="re-create it with `hermetic lock`",
-        ) from None
+    return Lock(path, text)  # a damaged hermetic: block raises LockError with its line
