@@ -101,13 +101,23 @@ def cases(workdir: Path) -> list[tuple[str, list[str], dict[str, str], list[str]
     return out
 
 
+CRASHES: dict[str, int] = {}
+
+
 def timed(cmd: list[str], cwd: Path, env: dict) -> float:
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    dt = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
-    return dt
+    """Seconds one process takes. A run killed by a signal is retried and counted: plain
+    rattler 0.28 scripts abort or segfault in interpreter teardown now and then."""
+    for _ in range(5):
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+        dt = time.perf_counter() - t
+        if proc.returncode in (-6, -11, 134, 139):
+            CRASHES[cmd[-1]] = CRASHES.get(cmd[-1], 0) + 1
+            continue
+        if proc.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
+        return dt
+    raise SystemExit(f"crashed 5 times: {' '.join(cmd)}")
 
 
 def main() -> None:
@@ -162,6 +172,8 @@ def main() -> None:
         print(f"{'':28} lock --check: {statistics.median(checks):.3f}s (target <= 0.3 s)")
     helps = [timed([*hermetic, "--help"], work, env) for _ in range(args.repeat)]
     print(f"hermetic --help: {statistics.median(helps):.3f}s (target <= 0.25 s)")
+    if CRASHES:
+        print(f"runs killed by a signal at exit, retried: {CRASHES}")
     if args.pypi:
         bench_pypi(work, hermetic, env, args.repeat)
 

@@ -6,8 +6,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import yaml
-
 from hermetic.lock.inputs import FORMAT, EnvironmentInputs
 from hermetic.resolve.channels import channel_url
 from hermetic.resolve.pypi import PypiPackage
@@ -87,7 +85,7 @@ def _unquote(s: str) -> str:
 
 
 _PLAIN_UNSAFE = re.compile(
-    r"""^[-?:,\[\]{}#&*!|>'"%@`\s]|: | #|^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$|^(true|false|null|yes|no|on|off|~)$""",
+    r"""^[-?:,\[\]{}#&*!|>'"%@`\s]|\s$|: | #|^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$|^(true|false|null|yes|no|on|off|~)$""",
     re.I,
 )
 
@@ -107,10 +105,40 @@ def _render_meta(environments: Sequence[LockedEnvironment]) -> str:
             for e in sorted(environments, key=lambda e: e.name)
         },
     }
-    body = yaml.safe_dump(
-        meta, sort_keys=True, default_flow_style=False, width=1000, allow_unicode=True
-    )
-    return f"{META_KEY}:\n" + "".join(f"  {line}\n" for line in body.splitlines())
+    return "".join(_yaml_lines({META_KEY: meta}, 0))
+
+
+def _yaml_lines(value: object, indent: int) -> list[str]:
+    """Block YAML for dicts of lists of strings (sorted keys), without loading PyYAML."""
+    pad = " " * indent
+    out: list[str] = []
+    assert isinstance(value, dict)
+    for key in sorted(value):
+        item = value[key]
+        k = _scalar(str(key))
+        if isinstance(item, dict):
+            out += (
+                [f"{pad}{k}: {{}}\n"]
+                if not item
+                else [f"{pad}{k}:\n", *_yaml_lines(item, indent + 2)]
+            )
+        elif isinstance(item, (list, tuple)):
+            out += (
+                [f"{pad}{k}: []\n"]
+                if not item
+                else [f"{pad}{k}:\n", *(f"{pad}- {_leaf(v)}\n" for v in item)]
+            )
+        else:
+            out.append(f"{pad}{k}: {_leaf(item)}\n")
+    return out
+
+
+def _leaf(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return _scalar(str(v))
 
 
 @dataclass(frozen=True)
@@ -125,6 +153,8 @@ def read_meta(text: str, path: str = "hermetic.lock") -> LockMeta | None:
     at = text.rfind(_META_MARK)
     if at < 0:
         return None
+    import yaml
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         data = yaml.load(text[at + 1 :], Loader=loader).get(META_KEY) or {}
