@@ -270,3 +270,11 @@ def test_damaged_hermetic_block_is_named_with_its_line(tmp_path, conda_channel):
         proc = hermetic(*args, cwd=tmp_path, check=1)
         assert_clean_error(proc)
         assert f"hermetic.lock:{line}" in proc.stderr and "hermetic lock" in proc.stderr
+
+
+def test_known_package_without_matching_version_says_so(tmp_path, conda_channel):
+    write_spec(tmp_path, base_spec(conda_channel, 'tinytool = ">=9"'))
+    proc = hermetic("lock", cwd=tmp_path, check=1)
+    assert_clean_error(proc)
+    assert "tinytool is in the channels" in proc.stderr and ">=9" in proc.stderr
+    assert "did you mean" not in proc.stderr

@@ -87,18 +87,27 @@ async def _explain_solver_error(req: CondaRequest, text: str, gateway) -> Resolv
             f"the conda solve for {where} took too long and was stopped",
             hint="tighten the version constraints, or raise HERMETIC_SOLVE_TIMEOUT (seconds)",
         )
-    missing = re.findall(r"No candidates were found for ([A-Za-z0-9_.\-]+)", text)
+    missing = re.findall(
+        r"No candidates were found for ([A-Za-z0-9_.\-]+)(?: ([^\n]*?))?\.?$", text, re.M
+    )
     hint = None
     if missing:
         try:
-            names = await _channel_names(req, gateway)
+            names = set(await _channel_names(req, gateway))
         except Exception:
-            names = []
-        guesses = [(m, did_you_mean(m, names)) for m in missing]
-        parts = [f"did you mean {g!r} instead of {m!r}?" for m, g in guesses if g]
+            names = set()
+        parts = []
+        for name, constraint in missing:
+            if name in names:
+                parts.append(
+                    f"{name} is in the channels, but no build for {req.platform} matches "
+                    f"{constraint.strip() or 'the request'}: loosen the constraint"
+                )
+            elif guess := did_you_mean(name, names):
+                parts.append(f"did you mean {guess!r} instead of {name!r}?")
         chans = ", ".join(req.channels)
         hint = (
-            " ".join(parts) if parts else f"no package of that name in {chans} for {req.platform}"
+            "; ".join(parts) if parts else f"no package of that name in {chans} for {req.platform}"
         )
     vps = ", ".join(str(v) for v in req.virtual_packages)
     if "__cuda" in text and not any(v.name == "__cuda" for v in req.virtual_packages):
