@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from hermetic.errors import LockError
+from hermetic.fs import sha256_file
 
 STAMP = ".hermetic-verified"
 _STAMP_VERSION = "1"
@@ -52,14 +53,6 @@ def local_path(url: str) -> Path | None:
     if url.startswith("/"):
         return Path(url)
     return None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)

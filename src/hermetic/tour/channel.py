@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hermetic.errors import HermeticError
+from hermetic.fs import sha256_file
 
 PLACEHOLDER = "/opt/anaconda1anaconda2anaconda3"
 TIMESTAMP_MS = 1_700_000_000_000
@@ -96,14 +97,6 @@ def _normalize(ti: tarfile.TarInfo) -> tarfile.TarInfo:
     return ti
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _write_info(pkg: Package, stage: Path, payload: list[str], text_ph: set[str]) -> None:
     paths = []
     for rel in payload:
@@ -121,7 +114,7 @@ def _write_info(pkg: Package, stage: Path, payload: list[str], text_ph: set[str]
         entry = {
             "_path": rel,
             "path_type": "hardlink",
-            "sha256": _sha256(p),
+            "sha256": sha256_file(p),
             "size_in_bytes": p.stat().st_size,
         }
         if rel in text_ph:
