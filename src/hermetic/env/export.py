@@ -217,15 +217,6 @@ def _conda_deps(depends) -> dict[str, str]:
 
 
 def _pip_deps(requires_dist) -> dict[str, str]:
-    from packaging.requirements import InvalidRequirement, Requirement
+    from hermetic.env.inspect import base_requirements
 
-    out: dict[str, str] = {}
-    for raw in requires_dist:
-        try:
-            req = Requirement(raw)
-        except InvalidRequirement:
-            continue
-        if req.marker is not None and "extra" in str(req.marker):
-            continue
-        out[req.name] = str(req.specifier) or "*"
-    return out
+    return {req.name: str(req.specifier) or "*" for req in base_requirements(requires_dist)}

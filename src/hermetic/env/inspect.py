@@ -96,7 +96,6 @@ def _installed_requires(prefix, name: str) -> tuple[str, ...]:
 def why(
     lock, environment: str, platform: str, name: str, requested: dict[str, str], prefix=None
 ) -> Why:
-    from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
     from rattler import MatchSpec
 
@@ -119,13 +118,7 @@ def why(
                     ("conda", r.name.normalized)
                 )
     for p in pypi.values():
-        for raw in p.requires_dist or _installed_requires(prefix, p.name):
-            try:
-                req = Requirement(raw)
-            except InvalidRequirement:
-                continue
-            if req.marker is not None and "extra" in str(req.marker):
-                continue
+        for req in base_requirements(p.requires_dist or _installed_requires(prefix, p.name)):
             dep = canonicalize_name(req.name)
             key = ("pypi", dep) if dep in pypi else None
             if key is None:  # a PyPI package may depend on a distribution conda provides
@@ -165,3 +158,18 @@ def _find(name: str, by_key: dict, listing: Listing) -> Package:
         f"{name!r} is not in environment {listing.environment!r} ({listing.platform})",
         hint=(f"did you mean {guess!r}? " if guess else "") + "`hermetic list` shows what is there",
     )
+
+
+def base_requirements(requires_dist):  # -> list[packaging.requirements.Requirement]
+    """The parseable Requires-Dist entries that hold without extras."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    out = []
+    for raw in requires_dist:
+        try:
+            req = Requirement(raw)
+        except InvalidRequirement:
+            continue
+        if req.marker is None or "extra" not in str(req.marker):
+            out.append(req)
+    return out
