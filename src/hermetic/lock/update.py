@@ -22,7 +22,6 @@ from hermetic.resolve.mapping import provided_distributions
 from hermetic.resolve.platforms import (
     DEFAULT_GLIBC,
     DEFAULT_MACOS,
-    check_platform,
     virtual_packages,
 )
 from hermetic.resolve.pypi import PypiPackage, PypiRequest, resolve_pypi
@@ -72,9 +71,6 @@ def lock_spec(
     notes: list[str] = []
     previous = _previous(path, notes)
     envs = [spec.environment(n) for n in spec.environment_names]
-    for env in envs:
-        for p in env.platforms:
-            check_platform(p)
     if previous and update:
         _check_update_names(previous, update)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hermetic.errors import UsageError, did_you_mean
 from hermetic.spec.model import SystemRequirements
 
 # The defaults pixi and conda-forge assume for a machine nobody described.
@@ -27,23 +26,6 @@ _ARCHSPEC = {
     "armv7l": "armv7l",
     "riscv64": "riscv64",
 }
-
-
-def known_platforms() -> tuple[str, ...]:
-    from rattler import Platform
-
-    return tuple(str(p) for p in Platform.all() if str(p) != "noarch")
-
-
-def check_platform(name: str) -> str:
-    valid = known_platforms()
-    if name not in valid:
-        guess = did_you_mean(name, valid)
-        raise UsageError(
-            f"unknown platform {name!r}",
-            hint=(f"did you mean {guess!r}? " if guess else "") + "valid: " + ", ".join(valid),
-        )
-    return name
 
 
 @dataclass(frozen=True, order=True)
