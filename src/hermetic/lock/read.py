@@ -20,6 +20,8 @@ class Lock:
         self.path = Path(path)
         self.text = text
         self.meta: LockMeta | None = read_meta(text, str(path))
+        # one conversion from rattler per environment x platform: a re-lock asks several times
+        self._conda: dict[tuple[str, str], tuple] = {}
 
     @cached_property
     def _lockfile(self):  # rattler.LockFile
@@ -74,9 +76,13 @@ class Lock:
         return tuple(sorted(str(p.name) for p in self._env(env).platforms()))
 
     def conda_records(self, env: str, platform: str) -> list:
-        """list[rattler.RepoDataRecord], installable as they are."""
-        records = self._env(env).conda_repodata_records_for_platform(self._platform(env, platform))
-        return sorted(records or [], key=lambda r: r.name.normalized)
+        """list[rattler.RepoDataRecord], installable as they are (a new list each call)."""
+        key = (env, platform)
+        if key not in self._conda:
+            lp = self._platform(env, platform)
+            records = self._env(env).conda_repodata_records_for_platform(lp)
+            self._conda[key] = tuple(sorted(records or [], key=lambda r: r.name.normalized))
+        return list(self._conda[key])
 
     def pypi_packages(self, env: str, platform: str) -> tuple[PypiPackage, ...]:
         out = []
