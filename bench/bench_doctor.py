@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from doctor_fixtures import build_exe, build_lib
+
 from hermetic.doctor import DoctorOptions, run_doctor
 
 

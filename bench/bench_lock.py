@@ -139,13 +139,13 @@ def main() -> None:
         [sys.executable, "-m", "compileall", "-q", str(HERE.parent / "src")], check=True, env=env
     )
     print(f"{'case':28} {'hermetic lock':>14} {'rattler script':>15} {'ratio':>7}")
+    from hermetic.manifest.model import SystemRequirements
     from hermetic.resolve.platforms import virtual_packages
-    from hermetic.spec.model import SystemRequirements
 
     for name, channels, specs, platforms in cases(work):
         proj = work / re.sub(r"\W+", "-", name)
         write_project(proj, channels, specs, platforms)
-        from hermetic.spec.load import load_spec
+        from hermetic.manifest.load import load_spec
 
         env_spec = load_spec(proj).environment("default")
         cfg = {

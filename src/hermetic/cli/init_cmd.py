@@ -31,7 +31,7 @@ import click
 )
 @click.option("--force", is_flag=True, help="Replace an existing [tool.hermetic] or hermetic.toml.")
 def command(source: Path | None, manifest: Path | None, force: bool) -> None:
-    from hermetic.spec.convert import default_source, init_from_environment_yml
+    from hermetic.manifest.convert import default_source, init_from_environment_yml
 
     cwd = Path.cwd()
     if source is None:

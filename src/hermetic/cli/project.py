@@ -17,14 +17,14 @@ class Project:
     def lock_path(self) -> Path:
         return self.root / LOCK_NAME
 
-    def spec(self):  # -> hermetic.spec.Spec
-        from hermetic.spec.load import load_spec
+    def spec(self):  # -> hermetic.manifest.Spec
+        from hermetic.manifest.load import load_spec
 
         return load_spec(self.manifest)
 
 
 def find_project(manifest: Path | None) -> Project:
-    from hermetic.spec.load import find_manifest
+    from hermetic.manifest.load import find_manifest
 
     if manifest is not None and manifest.is_dir():
         path = find_manifest(manifest)

@@ -34,7 +34,7 @@ def command(manifest, environment: str, frozen: bool, locked: bool, command) -> 
 
 
 def _activation(spec, environment: str, platform: str):
-    from hermetic.spec.model import Activation
+    from hermetic.manifest.model import Activation
 
     try:
         return spec.environment(environment).activation(platform)

@@ -1,7 +1,7 @@
 """CUDA runtimes against the driver, the GPUs and the lock's declared system requirements.
 
 The rules (NVIDIA CUDA Compatibility guide):
-- a runtime runs on a driver at least as new as its GA driver (cuda_table.MIN_DRIVER_GA);
+- a runtime runs on a driver at least as new as its GA driver (hermetic.cuda.MIN_DRIVER_GA);
 - within one major, an older driver down to the major's floor still runs it ("minor version
   compatibility"), but PTX from the newer toolkit cannot be JIT-compiled there;
 - below that, only forward compatibility helps: the cuda-compat package's libcuda, on
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hermetic.doctor.cuda_table import (
+from hermetic.cuda import (
     max_cuda_for_driver,
     min_driver_for,
     minor_compat_floor,

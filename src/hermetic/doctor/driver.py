@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, replace
 
-from hermetic.doctor.cuda_table import cuda_int_to_str, max_cuda_for_driver
+from hermetic.cuda import cuda_int_to_str, max_cuda_for_driver
 
 # Names of GPUs that support CUDA forward compatibility (cuda-compat): data-center parts.
 _DATA_CENTER = re.compile(

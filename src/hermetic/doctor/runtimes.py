@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermetic.doctor.cuda_table import cuda_key
+from hermetic.cuda import cuda_key
 
 
 @dataclass(frozen=True)

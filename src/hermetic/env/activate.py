@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hermetic.errors import UsageError
-from hermetic.spec.model import Activation
+from hermetic.manifest.model import Activation
 
 SHELLS = ("bash", "zsh", "fish")
 _SENTINEL = "/@HERMETIC_CURRENT_PATH@"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hermetic.env.paths import ACTIVATION_SCRIPT
 from hermetic.errors import HermeticError
-from hermetic.spec.model import Activation
+from hermetic.manifest.model import Activation
 
 EXIT_NOT_FOUND = 127
 

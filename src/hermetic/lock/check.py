@@ -13,7 +13,7 @@ from pathlib import Path
 from hermetic.errors import LockError
 from hermetic.lock.format import read_meta
 from hermetic.lock.inputs import EnvironmentInputs, environment_inputs
-from hermetic.spec.model import Spec
+from hermetic.manifest.model import Spec
 
 
 @dataclass(frozen=True)

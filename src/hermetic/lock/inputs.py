@@ -10,8 +10,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from hermetic.manifest.model import Environment, Spec
 from hermetic.resolve.platforms import virtual_packages
-from hermetic.spec.model import Environment, Spec
 
 FORMAT = 1
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from hermetic.errors import LockError, UsageError, did_you_mean
 from hermetic.lock.format import LockMeta, read_meta
+from hermetic.manifest.model import SystemRequirements
 from hermetic.resolve.pypi import PypiPackage
-from hermetic.spec.model import SystemRequirements
 
 LockedPypiPackage = PypiPackage
 

@@ -17,6 +17,7 @@ from hermetic.fs import atomic_write_text
 from hermetic.lock.format import LockedEnvironment, render
 from hermetic.lock.inputs import environment_inputs
 from hermetic.lock.read import Lock, load_lock
+from hermetic.manifest.model import Spec
 from hermetic.resolve.conda import CondaRequest, solve_all
 from hermetic.resolve.mapping import provided_distributions
 from hermetic.resolve.platforms import (
@@ -25,7 +26,6 @@ from hermetic.resolve.platforms import (
     virtual_packages,
 )
 from hermetic.resolve.pypi import PypiPackage, PypiRequest, resolve_pypi
-from hermetic.spec.model import Spec
 
 Reporter = Callable[[str], None]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hermetic.errors import Location
+from hermetic.manifest.model import Environment, Spec
 from hermetic.policy.native import conda_equivalents
 from hermetic.resolve.channels import channel_name
-from hermetic.spec.model import Environment, Spec
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 

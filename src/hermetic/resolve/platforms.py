@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hermetic.spec.model import SystemRequirements
+from hermetic.manifest.model import SystemRequirements
 
 # The defaults pixi and conda-forge assume for a machine nobody described.
 DEFAULT_GLIBC = "2.28"

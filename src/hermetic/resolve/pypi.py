@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hermetic.errors import ResolveError
-from hermetic.spec.model import PypiOptions
+from hermetic.manifest.model import PypiOptions
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def _channel(ctx: TourContext) -> tuple[str, ...]:
 
 def _spec(ctx: TourContext) -> tuple[str, ...]:
     from hermetic.fs import atomic_write_text
-    from hermetic.spec.load import load_spec
+    from hermetic.manifest.load import load_spec
 
     atomic_write_text(ctx.manifest, EXAMPLE.read_text())
     ctx.spec = load_spec(ctx.manifest)

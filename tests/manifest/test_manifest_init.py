@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from clirun import assert_clean_error, hermetic
-from hermetic.spec.load import find_manifest, load_spec
+from hermetic.manifest.load import find_manifest, load_spec
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 CRYO = SHARED / "corpus" / "cryo" / "environment.yml"
 
 RICH_ENV = """

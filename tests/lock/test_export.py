@@ -8,7 +8,7 @@ import yaml
 
 from clirun import assert_clean_error
 from hermetic.lock.read import load_lock
-from test_env_install import h, write_project
+from projects import h, write_project
 
 
 def test_export_explicit_round_trips_through_rattler(tmp_path, conda_channel, wheelhouse):

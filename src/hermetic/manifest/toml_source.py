@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from hermetic.errors import Location, SpecError, UsageError, did_you_mean
-from hermetic.spec.load import (
+from hermetic.manifest.load import (
     PYPROJECT,
     Where,
     check_platform,
@@ -26,7 +26,7 @@ from hermetic.spec.load import (
     resolve_path,
     toml_loads,
 )
-from hermetic.spec.model import (
+from hermetic.manifest.model import (
     DEFAULT,
     Activation,
     CondaDependency,
@@ -746,7 +746,7 @@ class _Reader:
 
 
 def _link(text: str, base: Path) -> str:
-    from hermetic.spec.load import is_url
+    from hermetic.manifest.load import is_url
 
     return text if is_url(text) else resolve_path(text, base)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hermetic.errors import Location, SpecError, UsageError, did_you_mean
-from hermetic.spec.model import CondaDependency, PypiDependency, Spec
+from hermetic.manifest.model import CondaDependency, PypiDependency, Spec
 
 HERMETIC_TOML = "hermetic.toml"
 PYPROJECT = "pyproject.toml"
@@ -80,11 +80,11 @@ def load_spec(path: Path | None = None) -> Spec:
         raise UsageError(f"no such manifest: {path}", hint=f"a manifest is one of {LOOKED_FOR}")
     name = path.name.lower()
     if name.endswith((".yml", ".yaml")):
-        from hermetic.spec.envyml import read_environment_yml
+        from hermetic.manifest.envyml import read_environment_yml
 
         return read_environment_yml(path)
     if name.endswith(".toml"):
-        from hermetic.spec.toml_source import read_toml_manifest
+        from hermetic.manifest.toml_source import read_toml_manifest
 
         return read_toml_manifest(path)
     raise SpecError(

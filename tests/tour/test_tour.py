@@ -7,7 +7,7 @@ from pathlib import Path
 
 from clirun import assert_clean_error, hermetic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bundled_example_is_the_examples_copy():

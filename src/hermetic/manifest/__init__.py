@@ -1,6 +1,6 @@
 """Manifests in, one validated `Spec` out."""
 
-from hermetic.spec.model import (
+from hermetic.manifest.model import (
     DEFAULT,
     Activation,
     CondaDependency,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from clirun import hermetic
-from test_lock import base_spec, write_spec
+from projects import base_spec, write_spec
 
 
 def test_lock_checked_against_a_what_if_driver(tmp_path, conda_channel):

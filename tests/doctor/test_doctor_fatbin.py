@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from doctor_fixtures import (
     HAVE_GCC,
     add_section,
@@ -13,6 +12,7 @@ from doctor_fixtures import (
     fatbin_container,
     fatbin_entry,
 )
+
 from hermetic.doctor import DoctorOptions, run_doctor
 from hermetic.doctor.elf import ElfInfo, read_elf
 from hermetic.doctor.fatbin import FatbinInfo, coverage, parse_sm, read_fatbin

@@ -11,7 +11,7 @@ from rattler.platform import Subdir
 
 from clirun import assert_clean_error, hermetic
 from hermetic.errors import SpecError, UsageError
-from hermetic.spec import (
+from hermetic.manifest import (
     Activation,
     CondaDependency,
     Policy,
@@ -19,8 +19,8 @@ from hermetic.spec import (
     PypiOptions,
     SystemRequirements,
 )
-from hermetic.spec.load import default_platforms, find_manifest, load_spec
-from hermetic.spec.toml_source import TomlLocator
+from hermetic.manifest.load import default_platforms, find_manifest, load_spec
+from hermetic.manifest.toml_source import TomlLocator
 
 
 def write(root: Path, name: str, body: str) -> Path:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hermetic.doctor import DoctorOptions, run_doctor
 from hermetic.doctor.lockcheck import locked_runtimes
 from hermetic.doctor.runtimes import runtime_from_conda, runtime_from_pypi, scan_runtimes
-from hermetic.spec import SystemRequirements
+from hermetic.manifest import SystemRequirements
 
 
 def test_classifiers() -> None:

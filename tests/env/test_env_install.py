@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from clirun import assert_clean_error, hermetic
+from clirun import assert_clean_error
 from hermetic.env.install import KILL_POINTS
 from hermetic.env.marker import is_complete, read_marker
 from hermetic.env.paths import MARKER, current_platform
+from projects import h, write_project
 
 PREFIX = Path(".hermetic/envs/default")
 
@@ -22,40 +21,6 @@ PREFIX = Path(".hermetic/envs/default")
 def cache(tmp_path_factory) -> Path:
     """One package cache for the module (HERMETIC_CACHE_DIR), kept out of the user's."""
     return tmp_path_factory.mktemp("hermetic-cache")
-
-
-def write_project(
-    root: Path,
-    channel: Path,
-    wheelhouse: Path | None = None,
-    deps: str = 'python = "*"\ntinytool = "*"\npyhello = "*"',
-    pypi: str = 'hellowheel = "*"',
-    extra: str = "",
-    platforms: str = '["linux-64"]',
-) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    body = f"""
-channels = [{json.dumps(str(channel))}]
-platforms = {platforms}
-{extra}
-[dependencies]
-{deps}
-"""
-    if wheelhouse is not None and pypi:
-        body += f"""
-[pypi-dependencies]
-{pypi}
-
-[pypi-options]
-find-links = [{json.dumps(str(wheelhouse))}]
-no-index = true
-"""
-    (root / "hermetic.toml").write_text(textwrap.dedent(body))
-    return root
-
-
-def h(*args: str, cwd: Path, cache: Path, check: int | None = 0, **env: str):
-    return hermetic(*args, cwd=cwd, env={"HERMETIC_CACHE_DIR": str(cache), **env}, check=check)
 
 
 def test_install_then_run_tool_entry_point_and_wheel(tmp_path, conda_channel, wheelhouse, cache):

@@ -11,11 +11,11 @@ from rattler import MatchSpec
 
 from clirun import assert_clean_error, hermetic
 from hermetic.errors import SpecError
-from hermetic.spec import Activation, PypiOptions
-from hermetic.spec.envyml import parse_environment_yml
-from hermetic.spec.load import default_platforms, load_spec
+from hermetic.manifest import Activation, PypiOptions
+from hermetic.manifest.envyml import parse_environment_yml
+from hermetic.manifest.load import default_platforms, load_spec
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 CRYO = SHARED / "corpus" / "cryo" / "environment.yml"
 
 

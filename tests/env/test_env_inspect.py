@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clirun import assert_clean_error
-from test_env_install import h, write_project
+from projects import h, write_project
 
 
 def test_list_and_tree(tmp_path, conda_channel, wheelhouse):

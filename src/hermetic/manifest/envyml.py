@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hermetic.errors import Location, SpecError, did_you_mean
-from hermetic.spec.load import (
+from hermetic.manifest.load import (
     Where,
     check_platform,
     conda_from_string,
@@ -29,7 +29,7 @@ from hermetic.spec.load import (
     resolve_channel,
     resolve_path,
 )
-from hermetic.spec.model import (
+from hermetic.manifest.model import (
     DEFAULT,
     Activation,
     CondaDependency,

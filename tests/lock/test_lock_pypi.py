@@ -10,7 +10,7 @@ import pytest
 
 from clirun import assert_clean_error, hermetic
 from hermetic.lock.read import load_lock
-from test_lock import locked, write_spec
+from projects import locked, write_spec
 
 
 def mixed_spec(channel, wheelhouse, pypi: str, conda: str = 'pynum = "*"', extra: str = "") -> str:

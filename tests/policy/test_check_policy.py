@@ -6,7 +6,7 @@ import json
 import textwrap
 
 from clirun import hermetic
-from test_lock import write_spec
+from projects import write_spec
 
 
 def findings(proc) -> list[dict]:

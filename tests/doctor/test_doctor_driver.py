@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from hermetic.doctor.compat import check_declared, check_runtimes
-from hermetic.doctor.cuda_table import (
+from hermetic.cuda import (
     MIN_DRIVER_GA,
     max_cuda_for_driver,
     min_driver_for,
     version_tuple,
 )
+from hermetic.doctor.compat import check_declared, check_runtimes
 from hermetic.doctor.driver import DriverInfo, Gpu, detect_driver, is_data_center, what_if
 from hermetic.doctor.runtimes import Runtime
 

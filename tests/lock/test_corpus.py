@@ -12,7 +12,7 @@ import yaml
 from clirun import hermetic
 from hermetic.lock.read import load_lock
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 def locked_set(lockfile: Path) -> set[tuple[str, str, str]]:

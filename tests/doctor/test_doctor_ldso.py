@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from doctor_fixtures import HAVE_GCC, build_exe, build_lib, ldd
+
 from hermetic.doctor import DoctorOptions, run_doctor
 from hermetic.doctor.elf import ElfInfo, ElfProblem, read_elf
 from hermetic.doctor.ldcache import LdCache, read_ld_cache, supported_hwcaps

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hermetic.errors import HermeticError, SpecError, UsageError
-from hermetic.spec.envyml import Comments, EnvYml, parse_environment_yml
-from hermetic.spec.load import (
+from hermetic.manifest.envyml import Comments, EnvYml, parse_environment_yml
+from hermetic.manifest.load import (
     ENV_YML,
     HERMETIC_TOML,
     PYPROJECT,
@@ -23,7 +23,7 @@ from hermetic.spec.load import (
     split_conda_spec,
     split_pypi_requirement,
 )
-from hermetic.spec.model import PypiOptions, Spec
+from hermetic.manifest.model import PypiOptions, Spec
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def init_from_environment_yml(
     import tomlkit
 
     from hermetic.fs import atomic_write_text
-    from hermetic.spec.toml_source import parse_toml, read_toml_manifest
+    from hermetic.manifest.toml_source import parse_toml, read_toml_manifest
 
     cwd = Path.cwd() if cwd is None else cwd
     source = Path(source)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
-from pathlib import Path
 
 import pytest
 from rattler import LockFile
@@ -12,30 +10,7 @@ from rattler import LockFile
 from clirun import assert_clean_error, hermetic
 from fixtures.channels import PackageSpec, build_channel
 from hermetic.lock.read import load_lock
-
-
-def write_spec(root: Path, body: str) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "hermetic.toml"
-    path.write_text(textwrap.dedent(body))
-    return path
-
-
-def base_spec(
-    channel: Path, deps: str = "", extra: str = "", platforms: str = '["linux-64"]'
-) -> str:
-    return f"""
-channels = [{json.dumps(str(channel))}]
-platforms = {platforms}
-{extra}
-[dependencies]
-{deps}
-"""
-
-
-def locked(root: Path, env: str = "default", platform: str = "linux-64") -> dict[str, str]:
-    lock = load_lock(root / "hermetic.lock")
-    return {r.name.normalized: f"{r.version}={r.build}" for r in lock.conda_records(env, platform)}
+from projects import base_spec, locked, write_spec
 
 
 def test_lock_writes_rattler_readable_lock_for_each_platform(tmp_path, conda_channel):
