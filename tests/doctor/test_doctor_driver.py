@@ -135,7 +135,7 @@ def test_runtime_vs_driver(runtimes, drv, status, finding) -> None:  # type: ign
     assert [c.status for c in checks] == [status]
     assert [f.id for f in findings] == ([finding] if finding else [])
     if finding == "cuda.driver-too-old":
-        assert "cuda-version<=11.4" in findings[0].remedy and "550.54.14" in findings[0].remedy
+        assert "cuda-version<=11.4" in findings[0].hint and "550.54.14" in findings[0].hint
     if finding == "cuda.forward-compat-unsupported":
         assert "804" in findings[0].message and findings[0].severity == "error"
 

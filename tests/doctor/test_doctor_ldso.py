@@ -140,7 +140,7 @@ def test_shadowing_through_ld_library_path(tmp_path: Path) -> None:
     build_exe(env / "bin/app", deps=(mine,), runpath="$ORIGIN/../lib")
     report = doctor(env, ld_library_path=(str(outside.parent),))
     shadow = [f for f in report.findings if f.id == "lib.shadowed"]
-    assert shadow and str(outside) in shadow[0].message and "LD_LIBRARY_PATH" in shadow[0].remedy
+    assert shadow and str(outside) in shadow[0].message and "LD_LIBRARY_PATH" in shadow[0].hint
     assert "lib.shadowed" not in ids(doctor(env, ld_library_path=()))
 
 

@@ -19,7 +19,7 @@ def test_lock_checked_against_a_what_if_driver(tmp_path, conda_channel):
     report = json.loads(old.stdout)
     ids = {f["id"]: f for f in report["findings"]}
     assert "lock.cuda-above-driver" in ids
-    assert "560.28.03" in ids["lock.cuda-above-driver"]["remedy"]  # CUDA 12.6's minimum driver
+    assert "560.28.03" in ids["lock.cuda-above-driver"]["hint"]  # CUDA 12.6's minimum driver
     assert any(r["component"] == "cuda-version" and r["cuda"] == "12.6" for r in report["runtimes"])
 
     new = hermetic("doctor", "--lock", "--driver", "560.35.03", "--json", cwd=tmp_path, check=0)

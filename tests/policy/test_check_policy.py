@@ -14,7 +14,7 @@ def findings(proc) -> list[dict]:
 
 
 def rules(proc) -> set[str]:
-    return {f["rule"] for f in findings(proc)}
+    return {f["id"] for f in findings(proc)}
 
 
 def test_clean_project_passes(tmp_path, conda_channel):
@@ -70,7 +70,7 @@ def test_unpinned_python_and_duplicates_with_lines(tmp_path):
     )
     proc = hermetic("check", "--json", cwd=tmp_path, check=1)
     assert rules(proc) == {"python-not-pinned", "conda-pypi-duplicate"}
-    by_rule = {f["rule"]: f for f in findings(proc)}
+    by_rule = {f["id"]: f for f in findings(proc)}
     assert by_rule["conda-pypi-duplicate"]["location"].endswith("hermetic.toml:8")
     assert by_rule["python-not-pinned"]["location"].endswith("hermetic.toml:5")
 
@@ -136,6 +136,6 @@ no-index = true
     )
     hermetic("lock", cwd=tmp_path / "proj")
     proc = hermetic("check", "--json", cwd=tmp_path / "proj", check=0)
-    f = [x for x in findings(proc) if x["rule"] == "bundled-native-libs"]
+    f = [x for x in findings(proc) if x["id"] == "bundled-native-libs"]
     assert len(f) == 1 and "cudnn" in f[0]["message"] and f[0]["severity"] == "warning"
     hermetic("check", "--strict", cwd=tmp_path / "proj", check=1)

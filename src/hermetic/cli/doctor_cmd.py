@@ -182,10 +182,9 @@ def render(report, html_path: Path | None) -> None:  # type: ignore[no-untyped-d
     con.rule(f"Findings ({len(report.findings)})")
     if not report.findings:
         con.print("[green]nothing to report[/]")
-    for f in report.findings:
-        con.print(f"[{_STYLE[f.severity]}]{f.severity:7}[/] [dim]{f.id}[/] {escape(f.message)}")
-        if f.remedy:
-            con.print(f"        [dim]→[/] {escape(f.remedy)}")
+    from hermetic.findings import render_text
+
+    render_text(report.findings, con)
     if html_path is not None:
         con.print(f"HTML report: {html_path}")
     con.print(f"[dim]{report.stats.seconds:.2f} s[/]")

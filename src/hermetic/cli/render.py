@@ -80,18 +80,10 @@ def render_check(result) -> None:  # hermetic.lock.check.CheckResult
     out.print("run `hermetic lock` to update it")
 
 
-def render_findings(findings, lock_checked: bool) -> None:  # tuple[hermetic.policy.Finding]
+def render_findings(findings, lock_checked: bool) -> None:  # tuple[hermetic.findings.Finding]
+    from hermetic.findings import render_text, summary_line
+
     out = console()
-    colors = {"error": "red", "warning": "yellow", "info": "blue"}
-    for f in findings:
-        where = f"{f.location}: " if f.location else ""
-        env = f"[{f.environment}] " if f.environment else ""
-        c = colors[f.severity]
-        out.print(f"[{c}]{f.severity}[/{c}] {where}{env}{f.message} [dim]({f.rule})[/dim]")
-        if f.hint:
-            out.print(f"    hint: {f.hint}")
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+    render_text(findings, out)
     scope = "spec and lock" if lock_checked else "spec (no lock yet)"
-    out.print(
-        f"checked {scope}: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)"
-    )
+    out.print(f"checked {scope}: {summary_line(findings)}")

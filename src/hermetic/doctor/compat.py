@@ -20,8 +20,8 @@ from hermetic.cuda import (
 )
 from hermetic.doctor.driver import DriverInfo
 from hermetic.doctor.fatbin import FatbinInfo, coverage
-from hermetic.doctor.findings import Finding
 from hermetic.doctor.runtimes import Runtime
+from hermetic.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ def check_runtimes(
                 "warning",
                 "the env carries CUDA runtimes of several majors: "
                 + "; ".join(f"{c}: {', '.join(p)}" for c, p in sorted(needs.items())),
-                "keep one CUDA major: pin `cuda-version` and use pip wheels built for it (cuXX)",
-                "cuda",
+                hint="keep one CUDA major: pin `cuda-version` and use pip wheels built for it (cuXX)",
+                subject="cuda",
             )
         )
 
@@ -74,8 +74,8 @@ def check_runtimes(
                 "driver.none",
                 "info",
                 "no NVIDIA driver on this machine: the env's CUDA runtimes cannot run here",
-                "check against a target machine with `hermetic doctor --driver VERSION --gpu sm_XY`",
-                None,
+                hint="check against a target machine with `hermetic doctor --driver VERSION --gpu sm_XY`",
+                subject=None,
             )
         )
     return tuple(checks), findings
@@ -110,8 +110,8 @@ def _finding(
             "warning",
             f"CUDA {cuda} ({who}) runs on driver {driver.version} (CUDA {have}) only through "
             "minor version compatibility: PTX built by the newer toolkit cannot be JIT-compiled",
-            f"{upgrade}, or pin `cuda-version<={have}`",
-            cuda,
+            hint=f"{upgrade}, or pin `cuda-version<={have}`",
+            subject=cuda,
         )
     if status == "forward-compat":
         dc = [g for g in driver.gpus if g.data_center is False]
@@ -121,16 +121,16 @@ def _finding(
                 "error",
                 f"CUDA {cuda} ({who}) needs forward compatibility (cuda-compat) but {dc[0].name} "
                 "is not a data-center GPU: cuInit fails with error 804",
-                f"pin `cuda-version<={have}` or {upgrade}",
-                cuda,
+                hint=f"pin `cuda-version<={have}` or {upgrade}",
+                subject=cuda,
             )
         return Finding(
             "cuda.forward-compat",
             "warning",
             f"CUDA {cuda} ({who}) is newer than driver {driver.version} (CUDA {have}) and relies "
             "on cuda-compat's libcuda: data-center GPUs only, and it must be first in the loader path",
-            f"{upgrade} to drop the dependency on cuda-compat",
-            cuda,
+            hint=f"{upgrade} to drop the dependency on cuda-compat",
+            subject=cuda,
         )
     if status == "too-new":
         return Finding(
@@ -139,8 +139,8 @@ def _finding(
             f"CUDA {cuda} ({who}) needs driver >= {min_driver_for(cuda) or '?'}; driver "
             f'{driver.version or "?"} supports CUDA {have}: "CUDA driver version is '
             'insufficient for CUDA runtime version"',
-            f"pin `cuda-version<={have}` or {upgrade}",
-            cuda,
+            hint=f"pin `cuda-version<={have}` or {upgrade}",
+            subject=cuda,
         )
     return None
 
@@ -160,9 +160,9 @@ def check_declared(
                 "error",
                 f"the lock declares system-requirements.cuda = {declared}, but this driver "
                 f"({driver.version or '?'}) supports CUDA {have}",
-                f"upgrade the driver to >= {min_driver_for(declared) or '?'}, or lower "
+                hint=f"upgrade the driver to >= {min_driver_for(declared) or '?'}, or lower "
                 f"system-requirements.cuda to {have} and re-lock",
-                declared,
+                subject=declared,
             )
         )
     for r in runtimes:
@@ -177,8 +177,8 @@ def check_declared(
                     "warning",
                     f"{r.package} {r.version} needs CUDA {r.cuda}, above the declared "
                     f"system-requirements.cuda = {declared}",
-                    f"raise system-requirements.cuda to {r.cuda}, or pin `cuda-version<={declared}`",
-                    r.package,
+                    hint=f"raise system-requirements.cuda to {r.cuda}, or pin `cuda-version<={declared}`",
+                    subject=r.package,
                 )
             )
     return out
@@ -197,8 +197,8 @@ def check_gpu_code(
                     "gpu.fatbin-damaged",
                     "warning",
                     f"{path}: {fb.problem}",
-                    "reinstall the package that owns the file",
-                    path,
+                    hint="reinstall the package that owns the file",
+                    subject=path,
                 )
             )
         for cc in sorted({g.compute_capability for g in driver.gpus if g.compute_capability}):
@@ -212,8 +212,8 @@ def check_gpu_code(
                         "error",
                         f'{path} has no code for {sm} ({archs}): "no kernel image is available '
                         'for execution on the device"',
-                        f"install a build that includes {sm} (or PTX for compute_{cc[0]}{cc[1]} or lower)",
-                        path,
+                        hint=f"install a build that includes {sm} (or PTX for compute_{cc[0]}{cc[1]} or lower)",
+                        subject=path,
                     )
                 )
             elif cov == "ptx":
@@ -227,9 +227,9 @@ def check_gpu_code(
                             if minor_compat
                             else " (slow first start)"
                         ),
-                        f"install a build with sm_{cc[0]}{cc[1]} machine code"
+                        hint=f"install a build with sm_{cc[0]}{cc[1]} machine code"
                         + (" or upgrade the driver" if minor_compat else ""),
-                        path,
+                        subject=path,
                     )
                 )
     return out

@@ -26,7 +26,7 @@ def render_html(report: DoctorReport) -> str:
     t = report.target
     rows = "".join(
         f"<tr><td class='{f.severity}'>{e(f.severity)}</td><td>{e(f.id)}</td>"
-        f"<td>{e(f.message)}</td><td>{e(f.remedy or '')}</td></tr>"
+        f"<td>{e(f.message)}</td><td>{e(f.hint or '')}</td></tr>"
         for f in report.findings
     )
     gpus = (
@@ -53,7 +53,7 @@ svg text{{font:11px monospace}}
  &middot; {report.stats.elf_files} ELF files &middot; {report.stats.edges} dependencies
  &middot; {report.stats.seconds:.2f} s</p>
 <h2>Findings ({len(report.findings)})</h2>
-<table><tr><th>severity</th><th>id</th><th>finding</th><th>remedy</th></tr>{rows}</table>
+<table><tr><th>severity</th><th>id</th><th>finding</th><th>hint</th></tr>{rows}</table>
 <h2>Driver</h2>
 <p>{e(report.driver.version or "no NVIDIA driver")} &middot; CUDA {e(report.driver.cuda or "-")}
  &middot; source: {e(report.driver.source)}</p><ul>{gpus}</ul>

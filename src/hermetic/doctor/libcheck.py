@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hermetic.doctor.elf import ElfInfo, ElfProblem
-from hermetic.doctor.findings import Finding
 from hermetic.doctor.ldso import Closure, Edge
+from hermetic.findings import Finding
 
 # Libraries the NVIDIA driver installs on the host; an env cannot and should not carry them.
 DRIVER_LIBS = re.compile(r"^lib(cuda|nvidia-[\w-]+|nvcuvid|nvoptix)\.so(\.\d+)*$")
@@ -68,8 +68,8 @@ def edge_findings(edges: list[Edge], ctx: LinkContext) -> list[Finding]:
                         "warning",
                         f"{e.name} needed by {e.source} resolves to {e.target} ({e.via}), "
                         f"outside the env, although the env has {copies[0]}",
-                        _shadow_remedy(e),
-                        e.source,
+                        hint=_shadow_remedy(e),
+                        subject=e.source,
                     )
                 )
         if isinstance(src, ElfInfo):
@@ -87,16 +87,16 @@ def _missing(name: str, sources: list[str]) -> Finding:
             "lib.missing-driver",
             "warning",
             f"{name} is not found (needed by {who}): it comes with the NVIDIA driver",
-            "install the NVIDIA driver on this machine (not in the env); on a machine "
+            hint="install the NVIDIA driver on this machine (not in the env); on a machine "
             "without a GPU this is expected",
-            name,
+            subject=name,
         )
     return Finding(
         "lib.missing",
         "error",
         f"{name} is not found by the dynamic linker (needed by {who})",
-        f"add the package that provides {name} to the spec, or fix the RPATH of the file",
-        sources[0],
+        hint=f"add the package that provides {name} to the spec, or fix the RPATH of the file",
+        subject=sources[0],
     )
 
 
@@ -136,8 +136,8 @@ def _version_findings(e: Edge, src: ElfInfo, ctx: LinkContext) -> list[Finding]:
             "error",
             f"{e.source} needs {', '.join(sorted(lacking))} from {e.name}, but {e.target} "
             f"does not define it" + (f" (newest: {newest})" if newest else ""),
-            remedy,
-            e.source,
+            hint=remedy,
+            subject=e.source,
         )
     ]
 
@@ -181,8 +181,8 @@ def closure_families(closure: Closure, ctx: LinkContext) -> list[Finding]:
                 "error" if clash else "warning",
                 f"{closure.root} loads {len(files)} {fam} libraries into one process: "
                 + ", ".join(sorted(files)),
-                FAMILY_REMEDY[fam],
-                closure.root,
+                hint=FAMILY_REMEDY[fam],
+                subject=closure.root,
             )
         )
     return out
@@ -206,8 +206,8 @@ def env_families(closures: list[Closure], ctx: LinkContext) -> list[Finding]:
                     f"modules of this env load {len(files)} different {fam} libraries; a "
                     "process that imports two of those modules gets two copies: "
                     + ", ".join(sorted(files)),
-                    FAMILY_REMEDY[fam],
-                    fam,
+                    hint=FAMILY_REMEDY[fam],
+                    subject=fam,
                 )
             )
     return out

@@ -14,9 +14,9 @@ from pathlib import Path
 from hermetic.doctor.compat import RuntimeCheck
 from hermetic.doctor.driver import DriverInfo
 from hermetic.doctor.fatbin import FatbinInfo
-from hermetic.doctor.findings import Finding, has_error
 from hermetic.doctor.ldso import Edge
 from hermetic.doctor.runtimes import Runtime
+from hermetic.findings import Finding, has_error
 
 SCHEMA_VERSION = 1
 

@@ -15,7 +15,6 @@ from hermetic.doctor.elf import ElfInfo, ElfProblem
 from hermetic.doctor.elfcache import ElfCache, default_cache_path
 from hermetic.doctor.envscan import is_env, scan_env
 from hermetic.doctor.fatbin import FatbinInfo, parse_sm
-from hermetic.doctor.findings import Finding, sort_findings
 from hermetic.doctor.ldcache import LdCache, read_ld_cache, supported_hwcaps
 from hermetic.doctor.ldso import Closure, Edge, Resolver, platform_tokens
 from hermetic.doctor.libcheck import (
@@ -27,6 +26,7 @@ from hermetic.doctor.libcheck import (
 from hermetic.doctor.report import DoctorReport, ObjectReport, Stats, TargetInfo
 from hermetic.doctor.runtimes import Runtime, scan_runtimes
 from hermetic.errors import UsageError
+from hermetic.findings import Finding, sort_findings
 
 _CUDART_FILE = re.compile(r"^libcudart\.so\.(\d+)\.(\d+)")
 MAX_GRAPH_EDGES = 600
@@ -79,8 +79,8 @@ def run_doctor(opts: DoctorOptions) -> DoctorReport:
                 "target.not-env",
                 "error",
                 f"{prefix} {what} (no conda-meta/, pyvenv.cfg, bin/ or lib/)",
-                "name an installed env with -e ENV, or an env directory with --prefix PATH",
-                prefix,
+                hint="name an installed env with -e ENV, or an env directory with --prefix PATH",
+                subject=prefix,
             )
         )
         return _report(target, driver, (), (), None, (), (), findings, 0, 0, started)
@@ -123,8 +123,8 @@ def run_doctor(opts: DoctorOptions) -> DoctorReport:
                 "file.broken-symlink",
                 "warning",
                 f"{link} points to {os.readlink(link)}, which does not exist",
-                "reinstall the package that owns it",
-                link,
+                hint="reinstall the package that owns it",
+                subject=link,
             )
         )
 
@@ -149,8 +149,8 @@ def run_doctor(opts: DoctorOptions) -> DoctorReport:
                     "elf.unreadable",
                     "warning",
                     f"{f}: {info.reason}",
-                    "reinstall the package that owns it",
-                    f,
+                    hint="reinstall the package that owns it",
+                    subject=f,
                 )
             )
         else:
@@ -304,8 +304,8 @@ def _declared_cuda(
                 "lock.unreadable",
                 "info",
                 f"cannot read the lock: {exc.message}",
-                "run `hermetic lock`",
-                str(opts.project_lock),
+                hint="run `hermetic lock`",
+                subject=str(opts.project_lock),
             )
         ]
     return declared, compat.check_declared(declared, runtimes, driver)

@@ -1,5 +1,6 @@
 """`hermetic check`: a policy lint of the spec and the lock."""
 
-from hermetic.policy.rules import Finding, lint
+from hermetic.findings import Finding
+from hermetic.policy.rules import lint
 
 __all__ = ["Finding", "lint"]

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from hermetic.errors import Location
+from hermetic.findings import ERROR, WARNING, Finding, sort_findings
 from hermetic.manifest.model import Environment, Spec
 from hermetic.policy.native import conda_equivalents
 from hermetic.resolve.channels import channel_name
-
-ERROR, WARNING, INFO = "error", "warning", "info"
 
 FORBIDDEN_REASON = (
     "Anaconda's channels need a paid license for organizations of 200+ people, and their "
     "binaries are built with other compilers and runtimes than conda-forge's, so mixing them "
     "breaks ABI in ways no solver sees"
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    severity: str  # error | warning | info
-    message: str
-    environment: str | None = None
-    location: Location | None = None
-    hint: str | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "message": self.message,
-            "environment": self.environment,
-            "location": str(self.location) if self.location else None,
-            "hint": self.hint,
-        }
 
 
 def lint(spec: Spec, lock=None) -> tuple[Finding, ...]:
@@ -62,11 +39,7 @@ def lint(spec: Spec, lock=None) -> tuple[Finding, ...]:
             if env.name in lock.environment_names():
                 findings += _lock_findings(spec, env, lock)
     ignored = set(policy.ignore)
-    unique = dict.fromkeys(f for f in findings if f.rule not in ignored)
-    order = {ERROR: 0, WARNING: 1, INFO: 2}
-    return tuple(
-        sorted(unique, key=lambda f: (order[f.severity], f.rule, f.environment or "", f.message))
-    )
+    return sort_findings(f for f in findings if f.id not in ignored)
 
 
 def _loc(spec: Spec) -> Location:
@@ -88,9 +61,9 @@ def _channels(spec: Spec, env: Environment) -> list[Finding]:
                     "forbidden-channel",
                     ERROR,
                     f"channel {ch!r} is forbidden: {FORBIDDEN_REASON}",
-                    env.name,
-                    _loc(spec),
-                    "use conda-forge instead",
+                    environment=env.name,
+                    location=_loc(spec),
+                    hint="use conda-forge instead",
                 )
             )
         elif policy.allowed_channels and name not in policy.allowed_channels:
@@ -100,9 +73,9 @@ def _channels(spec: Spec, env: Environment) -> list[Finding]:
                     "channel-not-allowed",
                     ERROR,
                     f"channel {ch!r} is not in the allowed channels ({allowed})",
-                    env.name,
-                    _loc(spec),
-                    "add it to [tool.hermetic.policy] allowed-channels if it is meant to be there",
+                    environment=env.name,
+                    location=_loc(spec),
+                    hint="add it to [tool.hermetic.policy] allowed-channels if it is meant to be there",
                 )
             )
     return out
@@ -120,9 +93,9 @@ def _python_pin(spec: Spec, env: Environment) -> list[Finding]:
                     "python-not-pinned",
                     ERROR,
                     "python is not a dependency: the solver picks any version",
-                    env.name,
-                    _loc(spec),
-                    'add python = "3.11.*" (or the version you run) to the dependencies',
+                    environment=env.name,
+                    location=_loc(spec),
+                    hint='add python = "3.11.*" (or the version you run) to the dependencies',
                 )
             )
         elif py.spec.strip() in ("python", "python *"):
@@ -131,9 +104,9 @@ def _python_pin(spec: Spec, env: Environment) -> list[Finding]:
                     "python-not-pinned",
                     ERROR,
                     "python has no version constraint: a re-lock may move to a new minor version",
-                    env.name,
-                    py.location or _loc(spec),
-                    'pin it, e.g. python = "3.11.*"',
+                    environment=env.name,
+                    location=py.location or _loc(spec),
+                    hint='pin it, e.g. python = "3.11.*"',
                 )
             )
     return list(dict.fromkeys(out))  # the same finding for every platform is one finding
@@ -159,9 +132,9 @@ def _spec_duplicates(spec: Spec, env: Environment) -> list[Finding]:
                         "conda-pypi-duplicate",
                         ERROR,
                         f"{dep.name} is asked for from both conda ({conda_names[dep.name].spec!r}) and PyPI ({dep.requirement!r})",
-                        env.name,
-                        dep.location or _loc(spec),
-                        f"keep one: remove {dep.name} from pypi-dependencies (conda's build is linked against the env's native libraries)",
+                        environment=env.name,
+                        location=dep.location or _loc(spec),
+                        hint=f"keep one: remove {dep.name} from pypi-dependencies (conda's build is linked against the env's native libraries)",
                     )
                 )
     return list(dict.fromkeys(out))
@@ -186,9 +159,9 @@ def _lock_findings(spec: Spec, env: Environment, lock) -> list[Finding]:
                         "lock-foreign-channel",
                         ERROR,
                         f"[{p}] {r.name.normalized} {r.version} comes from {r.channel}, which is not a channel of the spec",
-                        env.name,
-                        Location(str(lock.path)),
-                        "re-lock with `hermetic lock`",
+                        environment=env.name,
+                        location=Location(str(lock.path)),
+                        hint="re-lock with `hermetic lock`",
                     )
                 )
         for pkg in pypi:
@@ -198,9 +171,9 @@ def _lock_findings(spec: Spec, env: Environment, lock) -> list[Finding]:
                         "conda-pypi-duplicate",
                         ERROR,
                         f"[{p}] {pkg.name} is locked from both conda ({provided[pkg.name]}) and PyPI ({pkg.version})",
-                        env.name,
-                        Location(str(lock.path)),
-                        "re-lock with `hermetic lock`: hermetic never installs a conda-provided distribution from PyPI",
+                        environment=env.name,
+                        location=Location(str(lock.path)),
+                        hint="re-lock with `hermetic lock`: hermetic never installs a conda-provided distribution from PyPI",
                     )
                 )
             same = (
@@ -213,9 +186,9 @@ def _lock_findings(spec: Spec, env: Environment, lock) -> list[Finding]:
                         WARNING,
                         f"[{p}] PyPI wheel {pkg.name} {pkg.version} bundles native libraries that conda's "
                         f"{', '.join(same)} also provides: two copies can load into one process",
-                        env.name,
-                        Location(str(lock.path)),
-                        f"take the package that pulls {pkg.name} from conda instead (e.g. pytorch from conda-forge), "
+                        environment=env.name,
+                        location=Location(str(lock.path)),
+                        hint=f"take the package that pulls {pkg.name} from conda instead (e.g. pytorch from conda-forge), "
                         f"or drop the conda {', '.join(same)}",
                     )
                 )
