@@ -7,7 +7,7 @@
   in the same process (target ratio <= 1.2);
 * the same for an environment of 220+ generated packages (cold and warm cache).
 
-Everything is built locally with the test fixtures' package builder; no network.
+Everything is built locally with hermetic's package writer (`hermetic.condapkg`) and the\ntour's channel; no network.
 
     python bench/bench_install.py [--repeat 7] [--packages 220]
 """
@@ -26,16 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
-
-from fixtures.channels import (  # noqa: E402
-    PackageSpec,
-    build_channel,
-    python_abi_package,
-    python_package,
-    standard_channel,
-)
+from hermetic.condapkg import PackageSpec, build_channel
+from hermetic.condapkg.python import python_abi_package, python_package
+from hermetic.tour.channel import build_channel as build_tour_channel
 
 
 def write_spec(root: Path, channel: Path, deps: list[str]) -> None:
@@ -130,9 +123,10 @@ def main() -> None:
         cache = work / "cache" / "pkgs"
         hermetic = [sys.executable, "-m", "hermetic"]
 
-        std = standard_channel(work / "std")
+        build_tour_channel(work / "std", work / "pycache")
+        std = work / "std"
         small = work / "small"
-        write_spec(small, std, ["python", "tinytool", "pyhello"])
+        write_spec(small, std, ["python", "tour-tool", "tour-demo"])
         subprocess.run([*hermetic, "install"], cwd=small, check=True, capture_output=True)
         noop = process_time([*hermetic, "install"], small, args.repeat)
         run_true = process_time([*hermetic, "run", "true"], small, args.repeat)
@@ -140,10 +134,12 @@ def main() -> None:
         print(f"python startup alone: {bare_python:.3f}s")
         print(f"no-op `hermetic install`: {noop:.3f}s (target <= 0.3)")
         print(f"`hermetic run true`: {run_true:.3f}s (target <= 0.3)")
-        compare(small, cache, args.repeat, "python + tinytool + pyhello")
+        compare(small, cache, args.repeat, "python + tour-tool + tour-demo")
 
         big_channel = build_channel(
-            work / "big", [*many_packages(args.packages), python_package(), python_abi_package()]
+            work / "big",
+            [*many_packages(args.packages), python_package(), python_abi_package()],
+            cache_dir=work / "pycache",
         )
         big = work / "big-project"
         write_spec(big, big_channel, [f"gen{i:03d}" for i in range(args.packages)])

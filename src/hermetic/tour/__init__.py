@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hermetic.errors import HermeticError, UsageError
+from hermetic.manifest.model import Spec
 
 EXAMPLE = Path(__file__).with_name("example.toml")
 STAMP = ".hermetic-tour"
@@ -66,7 +67,7 @@ class TourContext:
     prefix: Path
     package_cache: Path
     tour_cache: Path
-    spec: object = None
+    spec: Spec | None = None
     proof: Proof | None = None
     archives: tuple[Path, ...] = ()
     artifacts: list[Artifact] = field(default_factory=list)
@@ -96,10 +97,16 @@ def _spec(ctx: TourContext) -> tuple[str, ...]:
     return (f"wrote {ctx.manifest}", f"asks for: {deps}; platforms: {', '.join(env.platforms)}")
 
 
+def _loaded_spec(ctx: TourContext) -> Spec:
+    if ctx.spec is None:
+        raise HermeticError("the tour's spec step has not run")
+    return ctx.spec
+
+
 def _lock(ctx: TourContext) -> tuple[str, ...]:
     from hermetic.lock.update import lock_spec
 
-    result = lock_spec(ctx.spec, ctx.lock)
+    result = lock_spec(_loaded_spec(ctx), ctx.lock)
     ctx.artifacts.append(Artifact("lock", ctx.lock))
     return (
         *tuple(
@@ -130,7 +137,7 @@ def _run(ctx: TourContext) -> tuple[str, ...]:
 
     from hermetic.env.run import plan_run
 
-    activation = ctx.spec.environment(ENVIRONMENT).activation("linux-64")
+    activation = _loaded_spec(ctx).environment(ENVIRONMENT).activation("linux-64")
     plan = plan_run(ctx.prefix, ENVIRONMENT, activation, ctx.directory, ["tour-demo"])
     proc = subprocess.run(
         list(plan.argv), env=dict(plan.env), capture_output=True, text=True, check=False
