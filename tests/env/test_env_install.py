@@ -11,7 +11,8 @@ import pytest
 from clirun import assert_clean_error
 from hermetic.env.install import KILL_POINTS
 from hermetic.env.marker import is_complete, read_marker
-from hermetic.env.paths import MARKER, current_platform
+from hermetic.layout import MARKER
+from hermetic.platform import current_platform
 from projects import h, write_project
 
 PREFIX = Path(".hermetic/envs/default")
@@ -235,9 +236,3 @@ def test_bad_input_messages(tmp_path, conda_channel, cache):
     proc = h("install", cwd=other, cache=cache, check=2)
     assert_clean_error(proc)
     assert f"not locked for {current_platform()}" in proc.stderr and "osx-arm64" in proc.stderr
-
-
-def test_current_platform_matches_rattler():
-    from rattler.platform.subdir import Subdir
-
-    assert current_platform() == str(Subdir.current())

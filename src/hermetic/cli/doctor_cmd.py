@@ -71,7 +71,7 @@ def command(
 ) -> None:
     """Inspect the GPU and native-library stack of an environment, from its files alone."""
     from hermetic.doctor import DoctorOptions, run_doctor
-    from hermetic.doctor.target import find_project, find_target
+    from hermetic.doctor.target import find_target, project_root
     from hermetic.errors import UsageError
 
     if env is not None and prefix is not None:
@@ -79,7 +79,7 @@ def command(
     if lock is not None:
         if lock == Path("hermetic.lock") and not lock.exists():
             # A bare --lock means the project's lock, wherever in the project we are.
-            project = find_project(Path.cwd())
+            project = project_root(Path.cwd())
             lock = project / "hermetic.lock" if project else lock
         opts = DoctorOptions(lock=lock, lock_env=env, platform=platform, driver=driver, gpu=gpu)
     else:

@@ -28,13 +28,14 @@ def say(message: str) -> None:
 
 def ensure(manifest, environment: str, frozen: bool, locked: bool, quiet_when_done: bool = True):
     """Find the project, install the environment if needed; returns (project, spec, result)."""
-    from hermetic.cli.project import find_project
     from hermetic.env.install import Mode, ensure_environment
+    from hermetic.layout import find_project
+    from hermetic.manifest.load import load_spec
 
     if frozen and locked:
         raise click.UsageError("--frozen and --locked exclude each other")
     project = find_project(manifest)
-    spec = project.spec()
+    spec = load_spec(project.manifest)
     result = ensure_environment(
         spec,
         project.lock_path,

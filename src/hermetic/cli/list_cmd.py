@@ -10,12 +10,13 @@ from hermetic.cli.install_cmd import environment_option
 
 def load(manifest, environment: str, platform: str | None):
     """(project, spec or None, lock, platform) for the read-only commands."""
-    from hermetic.cli.project import find_project
     from hermetic.env.export import pick_platform
+    from hermetic.layout import find_project
     from hermetic.lock.read import load_lock
+    from hermetic.manifest.load import load_spec
 
     project = find_project(manifest)
-    spec = project.spec()
+    spec = load_spec(project.manifest)
     lock = load_lock(project.lock_path)
     lock._env(environment)  # an unknown name: the error lists the environments
     return project, spec, lock, pick_platform(lock, environment, platform)

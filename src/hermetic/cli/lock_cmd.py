@@ -20,10 +20,11 @@ from hermetic.cli.common import exit_with, manifest_option
 )
 @click.argument("packages", nargs=-1)
 def command(manifest, check: bool, update: bool, packages: tuple[str, ...]) -> None:
-    from hermetic.cli.project import find_project
+    from hermetic.layout import find_project
+    from hermetic.manifest.load import load_spec
 
     project = find_project(manifest)
-    spec = project.spec()
+    spec = load_spec(project.manifest)
     if packages and not update:
         raise click.UsageError("package names are only taken with --update")
     if check:

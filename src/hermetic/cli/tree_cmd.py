@@ -20,7 +20,7 @@ def command(manifest, environment: str, platform: str | None, package: str) -> N
     from hermetic.cli.list_cmd import load
     from hermetic.cli.render import console
     from hermetic.env.inspect import requested_names, why
-    from hermetic.env.paths import env_prefix
+    from hermetic.layout import env_prefix
 
     project, spec, lock, plat = load(manifest, environment, platform)
     requested = (

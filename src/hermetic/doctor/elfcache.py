@@ -13,15 +13,13 @@ from pathlib import Path
 
 from hermetic.doctor.elf import ElfInfo, ElfProblem, VersionNeed, read_elf
 from hermetic.doctor.fatbin import FatbinInfo, read_fatbin
+from hermetic.settings import current as current_settings
 
 CACHE_VERSION = 1
 
 
 def default_cache_path() -> Path:
-    root = os.environ.get("HERMETIC_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hermetic"
-    )
-    return Path(root) / f"doctor-elf-v{CACHE_VERSION}.json"
+    return current_settings().cache_dir / f"doctor-elf-v{CACHE_VERSION}.json"
 
 
 class ElfCache:

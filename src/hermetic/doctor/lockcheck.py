@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hermetic.doctor.runtimes import Runtime, runtime_from_conda, runtime_from_pypi
+from hermetic.platform import default_linux_platform
 
 
 class LockLike(Protocol):
@@ -36,12 +37,8 @@ def load(path: Path) -> LockLike:
 
 
 def default_platform() -> str:
-    import platform
-
-    machine = platform.machine()
-    return {"x86_64": "linux-64", "aarch64": "linux-aarch64", "ppc64le": "linux-ppc64le"}.get(
-        machine, f"linux-{machine}"
-    )
+    """This machine's platform when it is a linux one, else linux-64 (what deploys)."""
+    return default_linux_platform()
 
 
 def locked_runtimes(lock: LockLike, env: str, platform: str) -> LockedRuntimes:

@@ -8,10 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermetic.errors import UsageError
-
-LOCK_NAME = "hermetic.lock"
-ENVS_DIR = Path(".hermetic") / "envs"
+from hermetic.errors import SpecError, UsageError
+from hermetic.layout import ENVS_DIR, LOCK_NAME, find_project
 
 
 @dataclass(frozen=True)
@@ -23,24 +21,18 @@ class Target:
     how: str  # "-e", "--prefix", "project", "CONDA_PREFIX", "VIRTUAL_ENV", "sys.prefix"
 
 
-def find_project(start: Path) -> Path | None:
-    for d in (start, *start.parents):
-        if (d / LOCK_NAME).is_file() or (d / "hermetic.toml").is_file():
-            return d
-        pyproject = d / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                if "[tool.hermetic" in pyproject.read_text(encoding="utf-8"):
-                    return d
-            except OSError:
-                continue
-    return None
+def project_root(start: Path) -> Path | None:
+    """The root of the project `start` is in (`hermetic.layout`'s rule), None outside one."""
+    try:
+        return find_project(cwd=start).root
+    except SpecError:
+        return None
 
 
 def find_target(
     env: str | None, prefix: Path | None, cwd: Path, environ: Mapping[str, str] = os.environ
 ) -> Target:
-    project = find_project(cwd)
+    project = project_root(cwd)
     lock = project / LOCK_NAME if project and (project / LOCK_NAME).is_file() else None
     if prefix is not None:
         return Target(prefix.absolute(), None, project, lock, "--prefix")

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermetic.env.paths import current_platform
 from hermetic.errors import UsageError
+from hermetic.platform import current_platform
 
 FORMATS = ("explicit", "environment-yml", "conda-lock", "requirements")
 

@@ -32,15 +32,16 @@ from hermetic.env.marker import (
     remove_marker,
     write_marker,
 )
-from hermetic.env.paths import ACTIVATION_SCRIPT, current_platform, env_prefix, package_cache_dir
 from hermetic.env.verify import Refetched, prepare_cache, stamp_entries
 from hermetic.errors import HermeticError, LockError, UsageError
 from hermetic.fs import atomic_write_text
+from hermetic.layout import ACTIVATION_SCRIPT, env_prefix
+from hermetic.platform import current_platform
+from hermetic.settings import current as current_settings
 
 Reporter = Callable[[str], None]
 
 #: test-only fault injection: `HERMETIC_TEST_KILL_AT=<step>` SIGKILLs the install there
-KILL_ENV = "HERMETIC_TEST_KILL_AT"
 KILL_POINTS = (
     "marker-removed",
     "pypi-removed",
@@ -71,7 +72,7 @@ class InstallResult:
 
 
 def _checkpoint(step: str) -> None:
-    if os.environ.get(KILL_ENV) == step:
+    if current_settings().test_kill_at == step:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -129,7 +130,7 @@ def install_environment(
         write_marker(prefix, marker)
         return _nothing(environment, target, prefix, start)
 
-    cache = Path(cache) if cache is not None else package_cache_dir()
+    cache = Path(cache) if cache is not None else current_settings().package_cache_dir
     try:
         _make_dirs(prefix, cache)
         remove_marker(prefix)
@@ -269,7 +270,7 @@ def _rattler_install(records, prefix: Path, cache: Path, installed, reinstall: s
 
     from rattler.install import install
 
-    reporter = _KillReporter() if os.environ.get(KILL_ENV) == "linking" else None
+    reporter = _KillReporter() if current_settings().test_kill_at == "linking" else None
     try:
         asyncio.run(
             install(
@@ -303,7 +304,9 @@ def _rattler_error(exc: Exception, prefix: Path) -> HermeticError:
     if "no space left" in lowered:
         return HermeticError(
             f"the disk is full while installing into {prefix}:\n{text}",
-            hint="free some space (the package cache is at " + str(package_cache_dir()) + ")",
+            hint="free some space (the package cache is at "
+            + str(current_settings().package_cache_dir)
+            + ")",
         )
     if "permission denied" in lowered:
         return HermeticError(

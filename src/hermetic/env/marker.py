@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermetic.env.paths import MARKER
 from hermetic.fs import atomic_write_text
+from hermetic.layout import MARKER
 
 FORMAT = 1
 

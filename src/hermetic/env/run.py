@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermetic.env.paths import ACTIVATION_SCRIPT
 from hermetic.errors import HermeticError
+from hermetic.layout import ACTIVATION_SCRIPT
 from hermetic.manifest.model import Activation
 
 EXIT_NOT_FOUND = 127

@@ -6,4 +6,4 @@ the inputs each environment was locked from (see docs/lock-format.md). rattler a
 the file as it is and ignore the extra block.
 """
 
-LOCK_NAME = "hermetic.lock"
+from hermetic.layout import LOCK_NAME  # noqa: F401  (the name is the layout's)

@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from hermetic.channel import Channel
 from hermetic.lock.inputs import FORMAT, EnvironmentInputs
-from hermetic.resolve.channels import channel_url
 from hermetic.resolve.pypi import PypiPackage
 
 META_KEY = "hermetic"
@@ -36,7 +36,9 @@ def render(environments: Sequence[LockedEnvironment]) -> str:
     by_name = {str(p.name): p for p in lf.platforms()}
     artifacts: dict[str, PypiPackage] = {}
     for env in sorted(environments, key=lambda e: e.name):
-        lf.set_channels(env.name, [LockChannel(channel_url(c)) for c in env.inputs.channels])
+        lf.set_channels(
+            env.name, [LockChannel(Channel.parse(c).lock_url) for c in env.inputs.channels]
+        )
         for plat in env.inputs.platforms:
             lp = by_name[plat]
             for rec in env.conda.get(plat, ()):

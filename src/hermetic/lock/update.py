@@ -18,13 +18,10 @@ from hermetic.lock.format import LockedEnvironment, render
 from hermetic.lock.inputs import environment_inputs
 from hermetic.lock.read import Lock, load_lock
 from hermetic.manifest.model import Spec
+from hermetic.platform import DEFAULT_GLIBC, default_macos
 from hermetic.resolve.conda import CondaRequest, solve_all
 from hermetic.resolve.mapping import provided_distributions
-from hermetic.resolve.platforms import (
-    DEFAULT_GLIBC,
-    DEFAULT_MACOS,
-    virtual_packages,
-)
+from hermetic.resolve.platforms import virtual_packages
 from hermetic.resolve.pypi import PypiPackage, PypiRequest, resolve_pypi
 
 Reporter = Callable[[str], None]
@@ -132,7 +129,7 @@ def lock_spec(
                     provided=tuple(sorted(provided_distributions(records, mapping).items())),
                     options=env.pypi_options,
                     glibc=sysreq.glibc or DEFAULT_GLIBC,
-                    macos=sysreq.macos or DEFAULT_MACOS.get(p, "13.0"),
+                    macos=sysreq.macos or default_macos(p),
                     preferences=prefs,
                 )
             )

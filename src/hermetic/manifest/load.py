@@ -15,58 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hermetic.errors import Location, SpecError, UsageError, did_you_mean
+
+# re-exported: the readers, `init` and tests use these names from here
+from hermetic.layout import (  # noqa: F401
+    ENV_YML,
+    HERMETIC_TOML,
+    LOOKED_FOR,
+    PYPROJECT,
+    find_manifest,
+    has_tool_hermetic,
+    toml_loads,
+)
 from hermetic.manifest.model import CondaDependency, PypiDependency, Spec
-
-HERMETIC_TOML = "hermetic.toml"
-PYPROJECT = "pyproject.toml"
-ENV_YML = ("environment.yml", "environment.yaml")
-
-LOOKED_FOR = f"{HERMETIC_TOML}, {PYPROJECT} with [tool.hermetic], or {' / '.join(ENV_YML)}"
-
+from hermetic.platform import default_platforms, known_platforms  # noqa: F401
 
 # ---- finding and loading ----
-
-
-def find_manifest(start: Path) -> Path:
-    """The manifest of the project `start` is in: the nearest directory upwards that has one.
-
-    In one directory `hermetic.toml` wins over a `pyproject.toml` with `[tool.hermetic]`,
-    which wins over `environment.yml` (then `environment.yaml`).
-    """
-    start = Path(start).absolute()
-    if start.is_file():
-        start = start.parent
-    for folder in (start, *start.parents):
-        candidate = folder / HERMETIC_TOML
-        if candidate.is_file():
-            return candidate
-        candidate = folder / PYPROJECT
-        if candidate.is_file() and has_tool_hermetic(candidate):
-            return candidate
-        for name in ENV_YML:
-            candidate = folder / name
-            if candidate.is_file():
-                return candidate
-    raise SpecError(
-        f"no manifest found in {start} or any parent directory (looked for {LOOKED_FOR})",
-        hint="create hermetic.toml, or convert a conda environment file with "
-        "`hermetic init --from environment.yml`",
-    )
-
-
-def has_tool_hermetic(path: Path) -> bool:
-    """Whether a pyproject.toml has a [tool.hermetic] table (read cheaply, syntax errors too)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    try:
-        data = toml_loads(text)
-    except Exception:
-        # a broken file that means to be ours: let load_spec report the syntax error
-        return re.search(r"^\s*\[\s*tool\s*\.\s*hermetic\s*[\].]", text, re.M) is not None
-    tool = data.get("tool")
-    return isinstance(tool, dict) and "hermetic" in tool
 
 
 def load_spec(path: Path | None = None) -> Spec:
@@ -92,14 +55,6 @@ def load_spec(path: Path | None = None) -> Spec:
         location=Location(str(path)),
         hint=f"name it {HERMETIC_TOML} or {PYPROJECT} (a TOML spec), or environment.yml",
     )
-
-
-def toml_loads(text: str) -> dict:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib.loads(text)
 
 
 def read_text(path: Path) -> str:
@@ -145,26 +100,6 @@ def describe(value: object) -> str:
     if len(shown) > 40:
         shown = shown[:37] + "..."
     return f"{shown} ({kind})"
-
-
-_PLATFORMS: tuple[str, ...] | None = None
-
-
-def known_platforms() -> tuple[str, ...]:
-    """The platforms rattler knows, noarch excluded (it is no platform to solve for)."""
-    global _PLATFORMS
-    if _PLATFORMS is None:
-        from rattler.platform import Subdir as Platform
-
-        _PLATFORMS = tuple(str(p) for p in Platform.all() if str(p) != "noarch")
-    return _PLATFORMS
-
-
-def default_platforms() -> tuple[str, ...]:
-    """linux-64 (where things deploy) and the platform hermetic runs on."""
-    from rattler.platform import Subdir as Platform
-
-    return tuple(dict.fromkeys(["linux-64", str(Platform.current())]))
 
 
 def check_platform(value: object, where: Where) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from hermetic.channel import channel_name
 from hermetic.errors import Location
 from hermetic.findings import ERROR, WARNING, Finding, sort_findings
 from hermetic.manifest.model import Environment, Spec
 from hermetic.policy.native import conda_equivalents
-from hermetic.resolve.channels import channel_name
 
 FORBIDDEN_REASON = (
     "Anaconda's channels need a paid license for organizations of 200+ people, and their "

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hermetic.channel import Channel
 from hermetic.errors import ResolveError, did_you_mean
-from hermetic.resolve.channels import channel_source, channel_url
 from hermetic.resolve.platforms import VirtualPackage, to_rattler
-
-DEFAULT_TIMEOUT_S = 300.0
+from hermetic.settings import current as current_settings
 
 
 @dataclass(frozen=True)
@@ -30,8 +28,8 @@ class CondaRequest:
 def make_gateway():  # -> rattler.Gateway
     from rattler import Gateway
 
-    cache = os.environ.get("HERMETIC_CACHE_DIR")
-    return Gateway(cache_dir=os.path.join(cache, "repodata") if cache else None)
+    cache = current_settings().repodata_cache_dir
+    return Gateway(cache_dir=str(cache) if cache is not None else None)
 
 
 def solve_all(
@@ -56,10 +54,10 @@ async def _solve_one(req: CondaRequest, locked: list, gateway) -> list:
     from rattler.exceptions import GatewayError, SolverError
 
     specs = [MatchSpec(s, strict=False) for s in req.specs]
-    timeout = float(os.environ.get("HERMETIC_SOLVE_TIMEOUT", DEFAULT_TIMEOUT_S))
+    timeout = current_settings().solve_timeout_s
     try:
         records = await solve(
-            sources=[channel_source(c) for c in req.channels],
+            sources=[Channel.parse(c).rattler_source() for c in req.channels],
             specs=specs,
             gateway=gateway,
             platforms=[req.platform, "noarch"],
@@ -124,13 +122,15 @@ async def _explain_solver_error(req: CondaRequest, text: str, gateway) -> Resolv
 
 async def _channel_names(req: CondaRequest, gateway) -> list[str]:
     result = await gateway.names(
-        [channel_source(c) for c in req.channels], [req.platform, "noarch"]
+        [Channel.parse(c).rattler_source() for c in req.channels], [req.platform, "noarch"]
     )
     return [n.normalized for n in result]
 
 
 def _explain_fetch_error(req: CondaRequest, exc: BaseException) -> ResolveError:
-    urls = ", ".join(f"{channel_url(c)}{req.platform}/repodata.json" for c in req.channels)
+    urls = ", ".join(
+        f"{Channel.parse(c).redacted()}{req.platform}/repodata.json" for c in req.channels
+    )
     return ResolveError(
         f"cannot read the channels of environment {req.environment!r}: {str(exc).strip()}",
         hint=f"check the channel names and your network; tried {urls}",

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from hermetic.errors import ResolveError
 from hermetic.manifest.model import PypiOptions
+from hermetic.platform import pypi_platforms, uv_python_platform, wheel_platform_tags
 
 
 @dataclass(frozen=True)
@@ -68,23 +69,15 @@ def uv_bin() -> str:
 
 def uv_platform(platform: str, glibc: str) -> str:
     """uv's --python-platform for a conda platform and declared glibc."""
-    minor = glibc.split(".")[1] if "." in glibc else "28"
-    table = {
-        "linux-64": f"x86_64-manylinux_2_{minor}",
-        "linux-aarch64": f"aarch64-manylinux_2_{minor}",
-        "osx-64": "x86_64-apple-darwin",
-        "osx-arm64": "aarch64-apple-darwin",
-        "win-64": "x86_64-pc-windows-msvc",
-        "win-arm64": "aarch64-pc-windows-msvc",
-    }
-    if platform not in table:
+    target = uv_python_platform(platform, glibc)
+    if target is None:
         raise ResolveError(
             f"PyPI packages cannot be locked for platform {platform}",
             hint="PyPI locking supports "
-            + ", ".join(table)
+            + ", ".join(pypi_platforms())
             + "; move the pypi-dependencies to a feature without this platform",
         )
-    return table[platform]
+    return target
 
 
 def resolve_pypi(req: PypiRequest) -> tuple[PypiPackage, ...]:
@@ -236,19 +229,7 @@ def target_tags(req: PypiRequest) -> list:
     from packaging import tags as t
 
     major, minor = (int(x) for x in req.python_version.split(".")[:2])
-    arch = {"64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}.get(
-        req.platform.split("-")[1], ""
-    )
-    if req.platform.startswith("linux"):
-        gmin = int(req.glibc.split(".")[1]) if "." in req.glibc else 28
-        plats = [f"manylinux_2_{m}_{arch}" for m in range(gmin, 4, -1)]
-        legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
-        plats += [f"{legacy[m]}_{arch}" for m in legacy if m <= gmin]
-    elif req.platform.startswith("osx"):
-        mac = tuple(int(x) for x in req.macos.split(".")[:2])
-        plats = list(t.mac_platforms(mac, arch))  # type: ignore[arg-type]
-    else:
-        plats = ["win_amd64" if arch == "x86_64" else "win_arm64"]
+    plats = wheel_platform_tags(req.platform, req.glibc, req.macos)
     return list(t.cpython_tags((major, minor), platforms=plats)) + list(
         t.compatible_tags((major, minor), f"cp{major}{minor}", plats)
     )

@@ -209,7 +209,8 @@ STEPS: list[Step] = [
 def run_tour(
     directory: Path, reporter: Callable[[str], None] | None = None, steps: list[Step] | None = None
 ) -> TourResult:
-    from hermetic.env.paths import env_prefix, hermetic_cache_dir, package_cache_dir
+    from hermetic.layout import env_prefix
+    from hermetic.settings import current as current_settings
 
     directory = Path(directory).absolute()
     _claim(directory)
@@ -219,8 +220,8 @@ def run_tour(
         manifest=directory / "hermetic.toml",
         lock=directory / "hermetic.lock",
         prefix=env_prefix(directory, ENVIRONMENT),
-        package_cache=package_cache_dir(),
-        tour_cache=hermetic_cache_dir() / "tour",
+        package_cache=current_settings().package_cache_dir,
+        tour_cache=current_settings().cache_dir / "tour",
     )
     done: list[TourStep] = []
     for name, title, fn in steps if steps is not None else STEPS:

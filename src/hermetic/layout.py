@@ -1,0 +1,125 @@
+"""Where a project's files are: its manifest, its lock, its environments, its config.
+
+A project is the nearest directory, from where a command runs upwards, that holds a
+manifest. The CLI, the doctor and the use cases used to find it three ways with three
+rules (one counted a bare lock, one ignored environment.yml); `find_project` is now the
+only rule, and every path below the project root is named here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from hermetic.errors import SpecError, UsageError
+
+HERMETIC_TOML = "hermetic.toml"
+PYPROJECT = "pyproject.toml"
+ENV_YML = ("environment.yml", "environment.yaml")
+#: In one directory the first of these that holds a spec wins.
+MANIFEST_NAMES = (HERMETIC_TOML, PYPROJECT, *ENV_YML)
+LOOKED_FOR = f"{HERMETIC_TOML}, {PYPROJECT} with [tool.hermetic], or {' / '.join(ENV_YML)}"
+
+LOCK_NAME = "hermetic.lock"
+#: hermetic's own state in a project: environments and the project's config
+STATE_DIR = Path(".hermetic")
+ENVS_DIR = STATE_DIR / "envs"
+PROJECT_CONFIG = STATE_DIR / "config.toml"
+
+#: Written last by a successful install, removed first by the next one.
+# Not *.json: conda, pixi and micromamba read every conda-meta/*.json as a package record.
+MARKER = Path("conda-meta") / "hermetic-complete"
+#: The bash activation script of the installed packages (rattler-generated), for `run`.
+ACTIVATION_SCRIPT = Path("conda-meta") / "hermetic-activate.bash"
+
+
+def env_prefix(root: Path, name: str) -> Path:
+    """`<project root>/.hermetic/envs/<name>`."""
+    return Path(root) / ENVS_DIR / name
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A found project: its manifest and the paths derived from its root."""
+
+    manifest: Path  # absolute
+    root: Path  # the manifest's directory
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_NAME
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / PROJECT_CONFIG
+
+    def env_prefix(self, name: str) -> Path:
+        return env_prefix(self.root, name)
+
+
+def has_tool_hermetic(path: Path) -> bool:
+    """Whether a pyproject.toml has a [tool.hermetic] table (read cheaply, syntax errors too)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        data = toml_loads(text)
+    except Exception:
+        # a broken file that means to be ours: let the reader report the syntax error
+        return re.search(r"^\s*\[\s*tool\s*\.\s*hermetic\s*[\].]", text, re.M) is not None
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "hermetic" in tool
+
+
+def manifest_in(folder: Path) -> Path | None:
+    """The manifest of `folder` itself, if it has one (see `MANIFEST_NAMES` for the order)."""
+    for name in MANIFEST_NAMES:
+        candidate = folder / name
+        if candidate.is_file() and (name != PYPROJECT or has_tool_hermetic(candidate)):
+            return candidate
+    return None
+
+
+def find_manifest(start: Path) -> Path:
+    """The manifest of the project `start` is in: the nearest directory upwards that has one."""
+    start = Path(start).absolute()
+    if start.is_file():
+        start = start.parent
+    for folder in (start, *start.parents):
+        found = manifest_in(folder)
+        if found is not None:
+            return found
+    raise SpecError(
+        f"no manifest found in {start} or any parent directory (looked for {LOOKED_FOR})",
+        hint="create hermetic.toml, or convert a conda environment file with "
+        "`hermetic init --from environment.yml`",
+    )
+
+
+def find_project(manifest: Path | None = None, cwd: Path | None = None) -> Layout:
+    """The project of `manifest` (a file, or a directory to search from), else of `cwd`.
+
+    A manifest file named explicitly need not have a conventional name; a directory is
+    searched upwards like the current directory is.
+    """
+    if manifest is not None and manifest.is_dir():
+        path = find_manifest(manifest)
+    elif manifest is not None:
+        path = manifest
+        if not path.exists():
+            raise UsageError(f"no such manifest: {path}", hint=f"a manifest is one of {LOOKED_FOR}")
+    else:
+        path = find_manifest(cwd if cwd is not None else Path.cwd())
+    path = path.resolve()
+    return Layout(manifest=path, root=path.parent)
+
+
+def toml_loads(text: str) -> dict[str, object]:
+    """tomllib on 3.11+, tomli (same API) on 3.10."""
+    module = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    data: dict[str, object] = module.loads(text)
+    return data
