@@ -26,8 +26,8 @@ FORMATS = ("explicit", "environment-yml", "conda-lock", "requirements")
     help="Write to FILE (atomically) instead of stdout.",
 )
 def command(manifest, fmt: str, environment: str, platform: str | None, output) -> None:
-    from hermetic.env.export import export
     from hermetic.layout import find_project
+    from hermetic.lock.export import export
     from hermetic.lock.read import load_lock
 
     project = find_project(manifest)

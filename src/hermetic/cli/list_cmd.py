@@ -10,15 +10,15 @@ from hermetic.cli.install_cmd import environment_option
 
 def load(manifest, environment: str, platform: str | None):
     """(project, spec or None, lock, platform) for the read-only commands."""
-    from hermetic.env.export import pick_platform
     from hermetic.layout import find_project
+    from hermetic.lock.export import pick_platform
     from hermetic.lock.read import load_lock
     from hermetic.manifest.load import load_spec
 
     project = find_project(manifest)
     spec = load_spec(project.manifest)
     lock = load_lock(project.lock_path)
-    lock._env(environment)  # an unknown name: the error lists the environments
+    lock.require_environment(environment)  # an unknown name: the error lists them
     return project, spec, lock, pick_platform(lock, environment, platform)
 
 
@@ -41,7 +41,7 @@ def command(manifest, environment: str, platform: str | None) -> None:
     from rich.table import Table
 
     from hermetic.cli.render import console
-    from hermetic.env.inspect import list_packages, requested_names
+    from hermetic.lock.query import list_packages, requested_names
 
     _, spec, lock, plat = load(manifest, environment, platform)
     requested = (

@@ -19,14 +19,13 @@ def command(manifest, environment: str, platform: str | None, package: str) -> N
 
     from hermetic.cli.list_cmd import load
     from hermetic.cli.render import console
-    from hermetic.env.inspect import requested_names, why
-    from hermetic.layout import env_prefix
+    from hermetic.lock.query import requested_names, why
 
-    project, spec, lock, plat = load(manifest, environment, platform)
+    _, spec, lock, plat = load(manifest, environment, platform)
     requested = (
         requested_names(spec, environment, plat) if environment in spec.environment_names else {}
     )
-    result = why(lock, environment, plat, package, requested, env_prefix(project.root, environment))
+    result = why(lock, environment, plat, package, requested)
 
     def label(p) -> str:
         text = f"{p.name} {p.version}" + (f" {p.build}" if p.build else "") + f" ({p.source})"

@@ -112,7 +112,7 @@ def install_environment(
 
     lock = load_lock(lock_path)
     if environment not in lock.environment_names():
-        lock._env(environment)  # raises the error that lists the environments
+        lock.require_environment(environment)  # the error lists the environments
     target = resolve_platform(lock, environment, platform)
     records = lock.conda_records(environment, target)
     packages = lock.pypi_packages(environment, target)

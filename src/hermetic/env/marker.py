@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hermetic.fs import atomic_write_text
 from hermetic.layout import MARKER
+from hermetic.lock.model import content_hash as content_hash  # moved to the lock
 
 FORMAT = 1
 
@@ -82,14 +83,3 @@ def is_complete(prefix: Path, lock_path: Path, environment: str, platform: str) 
     if marker is None or marker.environment != environment or marker.platform != platform:
         return False
     return marker.lock_digest == lock_digest(lock_path)
-
-
-def content_hash(records, pypi) -> str:
-    """What an environment x platform contains: each artifact's URL and sha256."""
-    h = hashlib.sha256()
-    for r in sorted(records, key=lambda r: r.name.normalized):
-        sha = r.sha256.hex() if r.sha256 else ""
-        h.update(f"conda {r.name.normalized} {r.url} {sha}\n".encode())
-    for p in sorted(pypi, key=lambda p: p.name):
-        h.update(f"pypi {p.name} {p.version} {p.url} {p.sha256 or ''}\n".encode())
-    return h.hexdigest()

@@ -16,9 +16,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from hermetic.errors import HermeticError, LockError
+from hermetic.lock.model import PypiArtifact
+from hermetic.lock.model import requirement_url as requirement_url  # moved to lock/
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,7 @@ def uv_installed(prefix: Path) -> dict[str, InstalledDist]:
     return out
 
 
-def requirement_url(url: str) -> str:
-    """Locked locations may be plain absolute paths; uv wants URLs."""
-    if url.startswith("/"):
-        return "file://" + quote(url)
-    return url
-
-
-def plan_removals(prefix: Path, packages: Sequence) -> list[str]:
+def plan_removals(prefix: Path, packages: Sequence[PypiArtifact]) -> list[str]:
     """uv-installed distributions that the lock no longer has (by name and version)."""
     from packaging.version import InvalidVersion, Version
 
@@ -81,7 +75,7 @@ def plan_removals(prefix: Path, packages: Sequence) -> list[str]:
     return sorted(out)
 
 
-def up_to_date(prefix: Path, packages: Sequence) -> bool:
+def up_to_date(prefix: Path, packages: Sequence[PypiArtifact]) -> bool:
     """Every locked package is installed by uv, at its version, from its URL."""
     from packaging.version import InvalidVersion, Version
 
@@ -110,7 +104,7 @@ def uninstall(prefix: Path, names: Sequence[str]) -> None:
     _uv(["pip", "uninstall", "--python", str(py), *names], prefix)
 
 
-def install(prefix: Path, packages: Sequence, *, reinstall: bool = False) -> None:
+def install(prefix: Path, packages: Sequence[PypiArtifact], *, reinstall: bool = False) -> None:
     if not packages:
         return
     py = python_of(prefix)
@@ -119,29 +113,38 @@ def install(prefix: Path, packages: Sequence, *, reinstall: bool = False) -> Non
             f"the environment has PyPI packages but no Python interpreter at {py}",
             hint="add python to the conda dependencies and run `hermetic lock`",
         )
-    lines = []
-    for p in packages:
-        if not p.sha256:
+    # A path or git dependency has no fixed bytes to hash (the lock pins a directory or a
+    # commit): those go in a second uv call, without --require-hashes.
+    hashed = [p for p in packages if p.sha256]
+    sources = [p for p in packages if not p.sha256]
+    for p in sources:
+        if not (p.is_git or p.is_directory):
             raise LockError(
                 f"PyPI package {p.name} {p.version} has no sha256 in the lock",
                 hint="re-create the lock with `hermetic lock`",
             )
-        lines.append(f"{p.name} @ {requirement_url(p.url)} --hash=sha256:{p.sha256}")
-    offline = all(requirement_url(p.url).startswith("file://") for p in packages)
+    if hashed:
+        lines = [f"{p.name} @ {p.requirement_url} --hash=sha256:{p.sha256}" for p in hashed]
+        _install_lines(prefix, py, lines, ["--require-hashes"], hashed, reinstall)
+    if sources:
+        lines = [f"{p.name} @ {p.requirement_url}" for p in sources]
+        _install_lines(prefix, py, lines, [], sources, reinstall)
+
+
+def _install_lines(
+    prefix: Path,
+    py: Path,
+    lines: list[str],
+    extra: list[str],
+    packages: Sequence[PypiArtifact],
+    reinstall: bool,
+) -> None:
+    offline = all(p.requirement_url.startswith("file://") for p in packages)
     with tempfile.TemporaryDirectory(prefix="hermetic-pypi-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text("\n".join(lines) + "\n")
-        args = [
-            "pip",
-            "install",
-            "--python",
-            str(py),
-            "--no-deps",
-            "--require-hashes",
-            "--no-index",
-            "-r",
-            str(req),
-        ]
+        args = ["pip", "install", "--python", str(py), "--no-deps", *extra, "--no-index"]
+        args += ["-r", str(req)]
         if offline:
             args.append("--offline")
         if reinstall:

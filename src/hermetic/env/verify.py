@@ -24,10 +24,10 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from hermetic.errors import LockError
 from hermetic.fs import sha256_file
+from hermetic.lock.model import local_path as local_path  # moved to the lock
 
 STAMP = ".hermetic-verified"
 _STAMP_VERSION = "1"
@@ -44,15 +44,6 @@ class Refetched:
 
 def entry_name(record) -> str:
     return f"{record.name.normalized}-{record.version}-{record.build}"
-
-
-def local_path(url: str) -> Path | None:
-    """The file behind a `file://` URL or an absolute path, else None."""
-    if url.startswith("file://"):
-        return Path(unquote(urlparse(url).path))
-    if url.startswith("/"):
-        return Path(url)
-    return None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from hermetic.errors import LockError
 from hermetic.lock.format import read_meta
 from hermetic.lock.inputs import EnvironmentInputs, environment_inputs
+from hermetic.lock.read import Lock
 from hermetic.manifest.model import Spec
 
 
@@ -55,20 +56,20 @@ def check_lock(spec: Spec, path: Path) -> CheckResult:
         stale.append(
             Stale(name, "the environment was removed from the spec but is still in the lock")
         )
-    lock = None
+    lock: Lock | None = None
     for name in sorted(current.keys() & meta.inputs.keys()):
         now, then = current[name], meta.inputs[name]
         if now.digest == meta.digests.get(name) == then.digest:
             continue
         if lock is None:
-            from hermetic.lock.read import Lock
-
             lock = Lock(Path(path), text)
         stale.extend(Stale(name, r) for r in _differences(name, now, then, lock))
     return CheckResult(path, tuple(stale))
 
 
-def _differences(env: str, now: EnvironmentInputs, then: EnvironmentInputs, lock) -> list[str]:
+def _differences(
+    env: str, now: EnvironmentInputs, then: EnvironmentInputs, lock: Lock
+) -> list[str]:
     out: list[str] = []
     if now.channels != then.channels:
         out.append(f"channels changed: {list(then.channels)} -> {list(now.channels)}")
@@ -93,7 +94,7 @@ def _differences(env: str, now: EnvironmentInputs, then: EnvironmentInputs, lock
 
 
 def _conda_differences(
-    env: str, platform: str, now: tuple[str, ...], then: tuple[str, ...], lock
+    env: str, platform: str, now: tuple[str, ...], then: tuple[str, ...], lock: Lock
 ) -> list[str]:
     if now == then:
         return []
@@ -119,7 +120,7 @@ def _conda_differences(
 
 
 def _pypi_differences(
-    env: str, platform: str, now: tuple[str, ...], then: tuple[str, ...], lock
+    env: str, platform: str, now: tuple[str, ...], then: tuple[str, ...], lock: Lock
 ) -> list[str]:
     if now == then:
         return []

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hermetic.channel import Channel
 from hermetic.lock.inputs import FORMAT, EnvironmentInputs
-from hermetic.resolve.pypi import PypiPackage
+from hermetic.lock.model import PypiArtifact
+
+if TYPE_CHECKING:
+    from rattler import RepoDataRecord
 
 META_KEY = "hermetic"
 _META_MARK = f"\n{META_KEY}:\n"
@@ -20,8 +24,8 @@ class LockedEnvironment:
 
     name: str
     inputs: EnvironmentInputs
-    conda: Mapping[str, Sequence]  # platform -> list[rattler.RepoDataRecord]
-    pypi: Mapping[str, tuple[PypiPackage, ...]]
+    conda: Mapping[str, Sequence[RepoDataRecord]]
+    pypi: Mapping[str, tuple[PypiArtifact, ...]]
 
 
 def render(environments: Sequence[LockedEnvironment]) -> str:
@@ -34,7 +38,7 @@ def render(environments: Sequence[LockedEnvironment]) -> str:
     platforms = sorted({p for e in environments for p in e.inputs.platforms})
     lf = LockFile([LockPlatform(p) for p in platforms])
     by_name = {str(p.name): p for p in lf.platforms()}
-    artifacts: dict[str, PypiPackage] = {}
+    artifacts: dict[str, PypiArtifact] = {}
     for env in sorted(environments, key=lambda e: e.name):
         lf.set_channels(
             env.name, [LockChannel(Channel.parse(c).lock_url) for c in env.inputs.channels]
@@ -48,20 +52,20 @@ def render(environments: Sequence[LockedEnvironment]) -> str:
                 artifacts[pkg.url] = pkg
     with tempfile.TemporaryDirectory(prefix="hermetic-lock-") as tmp:
         path = Path(tmp) / "lock"
-        lf.to_path(str(path))
+        lf.to_path(path)
         text = path.read_text()
     text = _add_pypi_fields(text, artifacts)
     return text + _render_meta(environments)
 
 
-def _add_pypi_fields(text: str, artifacts: Mapping[str, PypiPackage]) -> str:
+def _add_pypi_fields(text: str, artifacts: Mapping[str, PypiArtifact]) -> str:
     """Add the sha256 and requires_* fields rattler's API cannot set to each PyPI entry."""
     if not artifacts:
         return text
     lines = text.split("\n")
     out: list[str] = []
     in_packages = False
-    current: PypiPackage | None = None
+    current: PypiArtifact | None = None
     for line in lines:
         if line == "packages:":
             in_packages = True

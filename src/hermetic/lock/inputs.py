@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from hermetic.manifest.model import Environment, Spec
 from hermetic.resolve.platforms import virtual_packages
@@ -27,7 +28,7 @@ class EnvironmentInputs:
     pypi_options: tuple[tuple[str, object], ...]
     pypi_mapping: tuple[tuple[str, str], ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "channels": list(self.channels),
             "platforms": list(self.platforms),
@@ -42,7 +43,7 @@ class EnvironmentInputs:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> EnvironmentInputs:
+    def from_dict(cls, d: dict[str, Any]) -> EnvironmentInputs:
         return cls(
             channels=tuple(d.get("channels", ())),
             platforms=tuple(d.get("platforms", ())),

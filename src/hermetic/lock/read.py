@@ -1,34 +1,45 @@
-"""Reading `hermetic.lock`: the records and PyPI packages of each environment x platform."""
+"""Reading `hermetic.lock`: Lock -> environment -> platform, as typed values.
+
+    lock = load_lock(path)
+    env = lock.environment("default")        # EnvironmentHeader: channels, platforms, sysreqs
+    plat = lock.platform("default", "linux-64")   # PlatformLock: conda records, PyPI artifacts
+
+rattler parses the file (it is rattler's format); each environment x platform is converted
+from rattler's objects once per Lock, because a re-lock asks several times.
+"""
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hermetic.errors import LockError, UsageError, did_you_mean
 from hermetic.lock.format import LockMeta, read_meta
+from hermetic.lock.model import EnvironmentHeader, PlatformLock, PypiArtifact
 from hermetic.manifest.model import SystemRequirements
-from hermetic.resolve.pypi import PypiPackage
 
-LockedPypiPackage = PypiPackage
+if TYPE_CHECKING:
+    from rattler import LockFile, RepoDataRecord
+    from rattler.lock import Environment, PypiLockedPackage
 
 
 class Lock:
-    """A parsed lock file. Platform objects are rattler's own (a fresh one panics in Rust)."""
+    """A parsed lock file. No other layer needs rattler's lock objects: ask this one."""
 
     def __init__(self, path: Path, text: str):
         self.path = Path(path)
         self.text = text
         self.meta: LockMeta | None = read_meta(text, str(path))
-        # one conversion from rattler per environment x platform: a re-lock asks several times
-        self._conda: dict[tuple[str, str], tuple] = {}
+        self._platforms: dict[tuple[str, str], PlatformLock] = {}
+        self._headers: dict[str, EnvironmentHeader] = {}
 
     @cached_property
-    def _lockfile(self):  # rattler.LockFile
+    def _lockfile(self) -> LockFile:
         from rattler import LockFile
 
         try:
-            return LockFile.from_path(str(self.path))
+            return LockFile.from_path(self.path)
         except (
             BaseException
         ) as exc:  # rattler raises a PanicException (BaseException) on some input
@@ -42,14 +53,69 @@ class Lock:
     def environment_names(self) -> tuple[str, ...]:
         return tuple(sorted(name for name, _ in self._lockfile.environments()))
 
+    def environment(self, name: str) -> EnvironmentHeader:
+        """The environment's channels, platforms and system requirements.
+
+        Raises the usage error that lists the lock's environments when `name` is not one."""
+        header = self._headers.get(name)
+        if header is None:
+            env = self._rattler_env(name)
+            header = EnvironmentHeader(
+                name=name,
+                channels=tuple(str(c) for c in env.channels()),
+                platforms=tuple(sorted(str(p.name) for p in env.platforms())),
+                system_requirements=self._system_requirements(name),
+            )
+            self._headers[name] = header
+        return header
+
+    def platform(self, environment: str, platform: str) -> PlatformLock:
+        """What `environment` is locked to on `platform` (a usage error if it is not locked)."""
+        key = (environment, platform)
+        found = self._platforms.get(key)
+        if found is None:
+            env = self._rattler_env(environment)
+            lp = next((p for p in env.platforms() if str(p.name) == platform), None)
+            if lp is None:
+                have = ", ".join(self.environment(environment).platforms)
+                raise UsageError(
+                    f"environment {environment!r} is not locked for {platform}",
+                    hint=f"the lock has: {have}; add {platform} to `platforms` and run `hermetic lock`",
+                )
+            records = env.conda_repodata_records_for_platform(lp) or []
+            pypi = env.pypi_packages_for_platform(lp) or []
+            found = PlatformLock(
+                environment=environment,
+                platform=platform,
+                conda=tuple(sorted(records, key=lambda r: r.name.normalized)),
+                pypi=tuple(sorted((self._artifact(p) for p in pypi), key=lambda a: a.name)),
+            )
+            self._platforms[key] = found
+        return found
+
+    # Shortcuts for the common questions; each goes through environment() / platform().
+
     def require_environment(self, name: str) -> None:
         """Raise the usage error that lists the lock's environments when `name` is not one."""
-        self._env(name)
+        self.environment(name)
 
     def channels(self, env: str) -> tuple[str, ...]:
-        return tuple(str(c) for c in self._env(env).channels())
+        return self.environment(env).channels
 
-    def _env(self, name: str):
+    def platforms(self, env: str) -> tuple[str, ...]:
+        return self.environment(env).platforms
+
+    def system_requirements(self, env: str) -> SystemRequirements:
+        return self.environment(env).system_requirements
+
+    def conda_records(self, env: str, platform: str) -> list[RepoDataRecord]:
+        """The records, installable as they are (a new list each call)."""
+        return list(self.platform(env, platform).conda)
+
+    def pypi_packages(self, env: str, platform: str) -> tuple[PypiArtifact, ...]:
+        return self.platform(env, platform).pypi
+
+    def _rattler_env(self, name: str) -> Environment:
         env = self._lockfile.environment(name)
         if env is None:
             names = self.environment_names()
@@ -62,55 +128,37 @@ class Lock:
             )
         return env
 
-    def _platform(self, env_name: str, platform: str):
-        for p in self._env(env_name).platforms():
-            if str(p.name) == platform:
-                return p
-        have = ", ".join(self.platforms(env_name))
-        raise UsageError(
-            f"environment {env_name!r} is not locked for {platform}",
-            hint=f"the lock has: {have}; add {platform} to `platforms` and run `hermetic lock`",
+    def _artifact(self, p: PypiLockedPackage) -> PypiArtifact:
+        return PypiArtifact(
+            name=str(p.name),
+            version=str(p.version),
+            url=self._url(str(p.location)),
+            sha256=_sha256(p),
+            requires_dist=tuple(str(r) for r in (p.requires_dist or ())),
+            requires_python=str(p.requires_python) if p.requires_python else None,
         )
-
-    def platforms(self, env: str) -> tuple[str, ...]:
-        return tuple(sorted(str(p.name) for p in self._env(env).platforms()))
-
-    def conda_records(self, env: str, platform: str) -> list:
-        """list[rattler.RepoDataRecord], installable as they are (a new list each call)."""
-        key = (env, platform)
-        if key not in self._conda:
-            lp = self._platform(env, platform)
-            records = self._env(env).conda_repodata_records_for_platform(lp)
-            self._conda[key] = tuple(sorted(records or [], key=lambda r: r.name.normalized))
-        return list(self._conda[key])
-
-    def pypi_packages(self, env: str, platform: str) -> tuple[PypiPackage, ...]:
-        out = []
-        for p in self._env(env).pypi_packages_for_platform(self._platform(env, platform)) or []:
-            hashes = p.hashes
-            out.append(
-                PypiPackage(
-                    name=str(p.name),
-                    version=str(p.version),
-                    url=self._url(str(p.location)),
-                    sha256=(hashes.sha256.hex() if hashes is not None and hashes.sha256 else None),
-                    requires_dist=tuple(str(r) for r in (p.requires_dist or ())),
-                    requires_python=str(p.requires_python) if p.requires_python else None,
-                )
-            )
-        return tuple(sorted(out, key=lambda x: x.name))
 
     def _url(self, location: str) -> str:
         """rattler hands local artifacts back as paths; hermetic keeps URLs everywhere."""
-        if "://" in location:
+        if "://" in location or location.startswith("git+"):
             return location
         return (self.path.parent / location).resolve().as_uri()
 
-    def system_requirements(self, env: str) -> SystemRequirements:
+    def _system_requirements(self, env: str) -> SystemRequirements:
         inputs = self.meta.inputs.get(env) if self.meta else None
         if inputs is None:
             return SystemRequirements()
         return SystemRequirements(**dict(inputs.system_requirements))
+
+
+def _sha256(p: PypiLockedPackage) -> str | None:
+    """The artifact's sha256, or None for a directory or git checkout (which have no hashes:
+    rattler then raises AttributeError from inside `hashes.sha256`)."""
+    try:
+        digest = p.hashes.sha256 if p.hashes is not None else None
+    except AttributeError:
+        return None
+    return digest.hex() if digest else None
 
 
 def load_lock(path: Path) -> Lock:

@@ -8,21 +8,25 @@ one dependency leaves unrelated packages where they were. `update` names package
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hermetic.errors import HermeticError, ResolveError
 from hermetic.fs import atomic_write_text
 from hermetic.lock.format import LockedEnvironment, render
 from hermetic.lock.inputs import environment_inputs
+from hermetic.lock.model import PypiArtifact
 from hermetic.lock.read import Lock, load_lock
 from hermetic.manifest.model import Spec
 from hermetic.platform import DEFAULT_GLIBC, default_macos
 from hermetic.resolve.conda import CondaRequest, solve_all
 from hermetic.resolve.mapping import provided_distributions
 from hermetic.resolve.platforms import virtual_packages
-from hermetic.resolve.pypi import PypiPackage, PypiRequest, resolve_pypi
+from hermetic.resolve.pypi import PypiRequest, request_key, resolve_all
+
+if TYPE_CHECKING:
+    from rattler import RepoDataRecord
 
 Reporter = Callable[[str], None]
 
@@ -107,7 +111,7 @@ def lock_spec(
                     f"environment {env.name!r} has pypi-dependencies but no python for {p}",
                     hint='add python to the conda dependencies, e.g. python = "3.11.*"',
                 )
-            prefs = ()
+            prefs: tuple[tuple[str, str], ...] = ()
             if (
                 previous is not None
                 and not update_all
@@ -117,7 +121,8 @@ def lock_spec(
                 prefs = tuple(
                     (q.name, q.version)
                     for q in previous.pypi_packages(env.name, p)
-                    if q.name not in update
+                    # a path or git dependency (no hash) is pinned by its URL, not a version
+                    if q.name not in update and q.sha256 is not None
                 )
             sysreq = env.system_requirements
             pypi_requests.append(
@@ -133,16 +138,15 @@ def lock_spec(
                     preferences=prefs,
                 )
             )
-    pypi: dict[tuple[str, str], tuple[PypiPackage, ...]] = {}
+    pypi: dict[tuple[str, str], tuple[PypiArtifact, ...]] = {}
     if pypi_requests:
+        distinct = len(set(map(request_key, pypi_requests)))
         say(
-            f"resolving PyPI packages with uv: {len(pypi_requests)} environment x platform resolutions"
+            f"resolving PyPI packages with uv: {len(pypi_requests)} environment x platform "
+            f"resolutions ({distinct} distinct)"
         )
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for req, result in zip(
-                pypi_requests, pool.map(resolve_pypi, pypi_requests), strict=True
-            ):
-                pypi[(req.environment, req.platform)] = result
+        for req, result in zip(pypi_requests, resolve_all(pypi_requests), strict=True):
+            pypi[(req.environment, req.platform)] = result
 
     locked_envs = [
         LockedEnvironment(
@@ -208,8 +212,10 @@ def _check_update_names(previous: Lock, update: frozenset[str]) -> None:
         )
 
 
-def _locked_records(previous: Lock, requests: list[CondaRequest], update: frozenset[str]) -> dict:
-    out: dict[tuple[str, str], list] = {}
+def _locked_records(
+    previous: Lock, requests: list[CondaRequest], update: frozenset[str]
+) -> dict[tuple[str, str], list[RepoDataRecord]]:
+    out: dict[tuple[str, str], list[RepoDataRecord]] = {}
     names = previous.environment_names()
     for r in requests:
         if r.environment in names and r.platform in previous.platforms(r.environment):

@@ -7,11 +7,16 @@ import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hermetic.channel import Channel
 from hermetic.errors import ResolveError, did_you_mean
 from hermetic.resolve.platforms import VirtualPackage, to_rattler
 from hermetic.settings import current as current_settings
+
+if TYPE_CHECKING:
+    from rattler import Gateway, RepoDataRecord
+    from rattler.platform import PlatformLiteral
 
 
 @dataclass(frozen=True)
@@ -25,31 +30,33 @@ class CondaRequest:
     virtual_packages: tuple[VirtualPackage, ...]
 
 
-def make_gateway():  # -> rattler.Gateway
+def make_gateway() -> Gateway:
     from rattler import Gateway
 
     cache = current_settings().repodata_cache_dir
-    return Gateway(cache_dir=str(cache) if cache is not None else None)
+    return Gateway(cache_dir=cache)
 
 
 def solve_all(
     requests: Sequence[CondaRequest],
-    locked: dict[tuple[str, str], list] | None = None,
-    gateway=None,
-) -> list[list]:
+    locked: dict[tuple[str, str], list[RepoDataRecord]] | None = None,
+    gateway: Gateway | None = None,
+) -> list[list[RepoDataRecord]]:
     """Solve every request concurrently; results are in request order (RepoDataRecords)."""
-    gateway = gateway or make_gateway()
-    locked = locked or {}
+    gw = gateway or make_gateway()
+    pins = locked or {}
 
-    async def run() -> list[list]:
+    async def run() -> list[list[RepoDataRecord]]:
         return await asyncio.gather(
-            *(_solve_one(r, locked.get((r.environment, r.platform), []), gateway) for r in requests)
+            *(_solve_one(r, pins.get((r.environment, r.platform), []), gw) for r in requests)
         )
 
     return asyncio.run(run())
 
 
-async def _solve_one(req: CondaRequest, locked: list, gateway) -> list:
+async def _solve_one(
+    req: CondaRequest, locked: list[RepoDataRecord], gateway: Gateway
+) -> list[RepoDataRecord]:
     from rattler import ChannelPriority, MatchSpec, solve
     from rattler.exceptions import GatewayError, SolverError
 
@@ -60,7 +67,7 @@ async def _solve_one(req: CondaRequest, locked: list, gateway) -> list:
             sources=[Channel.parse(c).rattler_source() for c in req.channels],
             specs=specs,
             gateway=gateway,
-            platforms=[req.platform, "noarch"],
+            platforms=[_platform(req.platform), "noarch"],
             locked_packages=locked or None,
             virtual_packages=to_rattler(req.virtual_packages),
             timeout=datetime.timedelta(seconds=timeout),
@@ -77,7 +84,7 @@ async def _solve_one(req: CondaRequest, locked: list, gateway) -> list:
     return sorted(records, key=lambda r: r.name.normalized)
 
 
-async def _explain_solver_error(req: CondaRequest, text: str, gateway) -> ResolveError:
+async def _explain_solver_error(req: CondaRequest, text: str, gateway: Gateway) -> ResolveError:
     text = text.strip()
     where = f"environment {req.environment!r}, platform {req.platform}"
     if "timed out" in text.lower() or "timeout" in text.lower():
@@ -120,9 +127,10 @@ async def _explain_solver_error(req: CondaRequest, text: str, gateway) -> Resolv
     )
 
 
-async def _channel_names(req: CondaRequest, gateway) -> list[str]:
+async def _channel_names(req: CondaRequest, gateway: Gateway) -> list[str]:
     result = await gateway.names(
-        [Channel.parse(c).rattler_source() for c in req.channels], [req.platform, "noarch"]
+        [Channel.parse(c).rattler_source() for c in req.channels],
+        [_platform(req.platform), "noarch"],
     )
     return [n.normalized for n in result]
 
@@ -139,3 +147,8 @@ def _explain_fetch_error(req: CondaRequest, exc: BaseException) -> ResolveError:
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
+
+
+def _platform(name: str) -> PlatformLiteral:
+    """A platform name the spec reader has already checked, typed for rattler."""
+    return name  # type: ignore[return-value]  # validated against the known platforms at load

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rattler import RepoDataRecord
 
 # conda-forge / pytorch names whose PyPI distribution is named otherwise ("" = provides none).
 KNOWN: dict[str, str] = {
@@ -70,7 +74,7 @@ def _dep_name(spec: str) -> str:
 
 
 def provided_distributions(
-    records: Iterable, overrides: Mapping[str, str] | None = None
+    records: Iterable[RepoDataRecord], overrides: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """PyPI name -> version for every Python distribution the conda records provide."""
     out: dict[str, str] = {}

@@ -11,31 +11,34 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import os
 import re
 import subprocess
+import sys
 import tempfile
 import threading
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hermetic.errors import ResolveError
+from hermetic.lock.model import PypiArtifact
 from hermetic.manifest.model import PypiOptions
 from hermetic.platform import pypi_platforms, uv_python_platform, wheel_platform_tags
 
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
-@dataclass(frozen=True)
-class PypiPackage:
-    """One locked PyPI artifact: the wheel (or sdist) chosen for one platform."""
-
-    name: str
-    version: str
-    url: str
-    sha256: str | None
-    requires_dist: tuple[str, ...] = ()
-    requires_python: str | None = None
+from hermetic.resolve.pypi_metadata import (
+    CoreMetadata,
+    MetadataRequest,
+    built_metadata,
+    fetch_all,
+    load_toml,
+    uv_environment,
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,40 @@ def uv_platform(platform: str, glibc: str) -> str:
     return target
 
 
-def resolve_pypi(req: PypiRequest) -> tuple[PypiPackage, ...]:
+def resolve_all(requests: Sequence[PypiRequest]) -> list[tuple[PypiArtifact, ...]]:
+    """Resolve every request, in request order; identical requests are resolved once.
+
+    Environments that share a feature set (and platforms that share a wheel target) ask uv
+    the same question; only the environment name, used in messages, differs."""
+    unique: dict[tuple[object, ...], PypiRequest] = {}
+    for req in requests:
+        unique.setdefault(request_key(req), req)
+    results: dict[tuple[object, ...], tuple[PypiArtifact, ...]] = {}
+    if unique:
+        with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:
+            for key, result in zip(unique, pool.map(resolve_pypi, unique.values()), strict=True):
+                results[key] = result
+    return [results[request_key(r)] for r in requests]
+
+
+def request_key(req: PypiRequest) -> tuple[object, ...]:
+    """Everything uv is asked, without the environment name (which only appears in messages).
+    Two conda platforms never share a wheel target, so the platform is part of the key."""
+    macos = req.macos if req.platform.startswith("osx") else ""
+    glibc = req.glibc if req.platform.startswith("linux") else ""
+    return (
+        req.platform,
+        glibc,
+        macos,
+        req.python_version,
+        req.requirements,
+        req.provided,
+        req.options,
+        req.preferences,
+    )
+
+
+def resolve_pypi(req: PypiRequest) -> tuple[PypiArtifact, ...]:
     """Resolve the request with uv; the conda-provided distributions are left out of the result."""
     with tempfile.TemporaryDirectory(prefix="hermetic-uv-") as tmp:
         work = Path(tmp)
@@ -103,9 +139,27 @@ def resolve_pypi(req: PypiRequest) -> tuple[PypiPackage, ...]:
     return _read_pylock(text, req, set(provided))
 
 
+def _index_args(opts: PypiOptions) -> list[str]:
+    args: list[str] = []
+    if opts.no_index:
+        args.append("--no-index")
+    elif opts.index_url:
+        args += ["--index-url", opts.index_url]
+    for url in opts.extra_index_urls:
+        args += ["--extra-index-url", url]
+    for link in opts.find_links:
+        args += ["--find-links", link]
+    if opts.no_build:
+        args.append("--only-binary=:all:")
+    return args
+
+
 def _compile(req: PypiRequest, reqs: Path, out: Path, work: Path, prefs: list[str]) -> str:
+    # `--python` names the interpreter hermetic runs on: uv then neither searches for nor
+    # downloads one matching --python-version (it only builds sdists with it, if any).
     cmd = [
         uv_bin(), "pip", "compile", str(reqs),
+        "--python", sys.executable,
         "--python-version", req.python_version,
         "--python-platform", uv_platform(req.platform, req.glibc),
         "--format", "pylock.toml", "-o", str(out),
@@ -115,21 +169,10 @@ def _compile(req: PypiRequest, reqs: Path, out: Path, work: Path, prefs: list[st
         cons = work / "preferences.txt"
         cons.write_text("\n".join(prefs) + "\n")
         cmd += ["-c", str(cons)]
-    opts = req.options
-    if opts.no_index:
-        cmd.append("--no-index")
-    elif opts.index_url:
-        cmd += ["--index-url", opts.index_url]
-    for url in opts.extra_index_urls:
-        cmd += ["--extra-index-url", url]
-    for link in opts.find_links:
-        cmd += ["--find-links", link]
-    if opts.no_build:
-        cmd.append("--only-binary=:all:")
-    env = dict(os.environ)
+    cmd += _index_args(req.options)
+    env = uv_environment()
     if req.platform.startswith("osx"):
         env["MACOSX_DEPLOYMENT_TARGET"] = req.macos
-    env.pop("UV_SYSTEM_PYTHON", None)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
     if proc.returncode != 0:
         raise _explain(req, proc.stderr)
@@ -141,12 +184,24 @@ def _explain(req: PypiRequest, stderr: str) -> ResolveError:
     text = re.sub(r"file://\S+/stubs/\S+\.whl", "<conda package>", text)
     provided = dict(req.provided)
     named = sorted(n for n in provided if re.search(rf"\b{re.escape(n)}\b", text))
+    direct = [r for r in req.requirements if " @ " in r]
+    failed_source = [
+        r for r in direct if r.split(" @ ", 1)[1].strip().split("@")[0].split("#")[0] in text
+    ] or ([] if not re.search(r"git|directory|does not exist|not found", text, re.I) else direct)
     hint = None
     if named:
         hint = "; ".join(
             f"{n} {provided[n]} comes from conda: change its version in [dependencies], "
             "or remove the PyPI requirement that conflicts with it"
             for n in named
+        )
+    elif failed_source and re.search(
+        r"fail|does not exist|not found|no such|could not|unable", text, re.I
+    ):
+        urls = ", ".join(r.split(" @ ", 1)[1].strip() for r in failed_source)
+        hint = (
+            f"hermetic could not fetch {urls}: check that the path exists, or that the git "
+            "repository and revision can be cloned from here; the previous lock is unchanged"
         )
     elif "not found" in text.lower() or "no solution" in text.lower():
         hint = "check the package names and versions in pypi-dependencies, and pypi-options (index-url, find-links)"
@@ -181,50 +236,93 @@ def _stub_wheel(work: Path, name: str, version: str) -> Path:
     return path
 
 
-def _read_pylock(text: str, req: PypiRequest, provided: set[str]) -> tuple[PypiPackage, ...]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+@dataclass(frozen=True)
+class _Chosen:
+    name: str
+    version: str | None  # None: a source tree, whose version only its metadata knows
+    url: str
+    sha256: str | None
 
-    data = tomllib.loads(text)
+
+def _read_pylock(text: str, req: PypiRequest, provided: set[str]) -> tuple[PypiArtifact, ...]:
+    data = load_toml(text)
     tags = target_tags(req)
-    out: list[PypiPackage] = []
+    chosen: list[_Chosen] = []
     for pkg in data.get("packages", []):
-        name = re.sub(r"[-_.]+", "-", pkg["name"]).lower()
+        name = canonical_name(str(pkg["name"]))
         if name in provided:
             continue
         url, sha = _pick_artifact(pkg, tags)
-        out.append(PypiPackage(name=name, version=str(pkg["version"]), url=url, sha256=sha))
+        version = pkg.get("version")
+        chosen.append(_Chosen(name, str(version) if version is not None else None, url, sha))
+
+    index_args = _index_args(req.options)
+
+    def build(url: str) -> CoreMetadata | None:
+        return built_metadata(url, uv_bin(), sys.executable, index_args)
+
+    meta = fetch_all((MetadataRequest(c.url, c.sha256) for c in chosen), build)
+    out: list[PypiArtifact] = []
+    for c in chosen:
+        m = meta.get(c.url)
+        version = c.version or (m.version if m is not None and m.version else None)
+        if version is None:
+            raise ResolveError(
+                f"cannot tell the version of the PyPI dependency {c.name} at {c.url}",
+                hint="give the project a static `version` in its pyproject.toml [project] "
+                "table, or make it buildable here (its build backend must be installable)",
+            )
+        out.append(
+            PypiArtifact(
+                name=c.name,
+                version=version,
+                url=c.url,
+                sha256=c.sha256,
+                requires_dist=m.requires_dist if m is not None else (),
+                requires_python=m.requires_python if m is not None else None,
+            )
+        )
     return tuple(sorted(out, key=lambda p: p.name))
 
 
-def _pick_artifact(pkg: Mapping, tags: list) -> tuple[str, str | None]:
-    """The best wheel for the target's tags, else the sdist, else the archive/directory."""
-    from packaging.utils import parse_wheel_filename
+def canonical_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pick_artifact(pkg: Mapping[str, Any], tags: list[Tag]) -> tuple[str, str | None]:
+    """The best wheel for the target's tags, else the sdist, else the archive, git checkout
+    or directory. A git checkout is locked at its commit; a directory has no hash."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
     rank = {t: i for i, t in enumerate(tags)}
-    best: tuple[int, Mapping] | None = None
+    best: tuple[int, Mapping[str, Any]] | None = None
     for wheel in pkg.get("wheels", []):
         url = wheel.get("url") or wheel.get("path", "")
         try:
             _, _, _, wtags = parse_wheel_filename(url.rsplit("/", 1)[-1])
-        except Exception:
+        except InvalidWheelFilename:
             continue
         score = min((rank.get(t, len(rank)) for t in wtags), default=len(rank))
         if best is None or score < best[0]:
             best = (score, wheel)
-    art = best[1] if best else pkg.get("sdist") or pkg.get("archive") or pkg.get("directory") or {}
+    vcs = pkg.get("vcs")
+    if best is None and isinstance(vcs, Mapping):
+        repo = vcs.get("url") or Path(str(vcs.get("path", ""))).resolve().as_uri()
+        commit = vcs.get("commit-id") or vcs.get("requested-revision")
+        return f"{vcs.get('type', 'git')}+{repo}" + (f"@{commit}" if commit else ""), None
+    art: Mapping[str, Any] = (
+        best[1] if best else pkg.get("sdist") or pkg.get("archive") or pkg.get("directory") or {}
+    )
     url = art.get("url") or art.get("path")
     if not url:
         raise ResolveError(f"uv returned no artifact for {pkg.get('name')} {pkg.get('version')}")
     if "://" not in url:
         url = Path(url).resolve().as_uri()
     sha = (art.get("hashes") or {}).get("sha256")
-    return url, sha
+    return str(url), str(sha) if sha else None
 
 
-def target_tags(req: PypiRequest) -> list:
+def target_tags(req: PypiRequest) -> list[Tag]:
     """Wheel tags for the target platform, most preferred first (packaging.tags order)."""
     from packaging import tags as t
 

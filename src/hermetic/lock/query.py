@@ -1,11 +1,23 @@
-"""`hermetic list` and `hermetic tree`: what an environment holds, and why."""
+"""`hermetic list` and `hermetic tree`: what an environment holds, and why, from the lock alone.
+
+The dependency edges come from the lock: conda records' `depends`, and PyPI artifacts'
+`requires_dist` (their core metadata, recorded at lock time). Nothing needs to be installed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hermetic.errors import UsageError, did_you_mean
+from hermetic.lock.read import Lock
+from hermetic.resolve.mapping import pypi_name
+
+if TYPE_CHECKING:
+    from rattler import RepoDataRecord
+
+    from hermetic.manifest.model import Spec
 
 
 @dataclass(frozen=True)
@@ -37,12 +49,12 @@ class Why:
     requested_as: tuple[str, ...]  # the spec's requirement strings for the roots
 
 
-def list_packages(lock, environment: str, platform: str, requested=frozenset()) -> Listing:
-    from hermetic.env.pypi import requirement_url
-    from hermetic.env.verify import local_path
-
+def list_packages(
+    lock: Lock, environment: str, platform: str, requested: Collection[str] = frozenset()
+) -> Listing:
+    locked = lock.platform(environment, platform)
     out = []
-    for r in lock.conda_records(environment, platform):
+    for r in locked.conda:
         out.append(
             Package(
                 r.name.normalized,
@@ -53,10 +65,10 @@ def list_packages(lock, environment: str, platform: str, requested=frozenset()) 
                 r.name.normalized in requested,
             )
         )
-    for p in lock.pypi_packages(environment, platform):
+    for p in locked.pypi:
         size = None
-        path = local_path(requirement_url(p.url))
-        if path is not None:
+        path = p.local_path
+        if path is not None and path.is_file():
             try:
                 size = path.stat().st_size
             except OSError:
@@ -65,7 +77,7 @@ def list_packages(lock, environment: str, platform: str, requested=frozenset()) 
     return Listing(environment, platform, tuple(sorted(out, key=lambda p: (p.name, p.source))))
 
 
-def requested_names(spec, environment: str, platform: str) -> dict[str, str]:
+def requested_names(spec: Spec | None, environment: str, platform: str) -> dict[str, str]:
     """name -> requirement string, for what the spec asks for in this environment."""
     if spec is None:
         return {}
@@ -75,34 +87,17 @@ def requested_names(spec, environment: str, platform: str) -> dict[str, str]:
     return out
 
 
-def _installed_requires(prefix, name: str) -> tuple[str, ...]:
-    """Requires-Dist of an installed distribution (the lock may not record them)."""
-    from email.parser import HeaderParser
-
-    from packaging.utils import canonicalize_name
-
-    if prefix is None:
-        return ()
-    for d in Path(prefix).glob("lib/python*/site-packages/*.dist-info"):
-        if canonicalize_name(d.name.partition("-")[0]) == name:
-            try:
-                meta = HeaderParser().parsestr((d / "METADATA").read_text(errors="replace"))
-            except OSError:
-                return ()
-            return tuple(meta.get_all("Requires-Dist") or ())
-    return ()
-
-
 def why(
-    lock, environment: str, platform: str, name: str, requested: dict[str, str], prefix=None
+    lock: Lock, environment: str, platform: str, name: str, requested: Mapping[str, str]
 ) -> Why:
     from packaging.utils import canonicalize_name
     from rattler import MatchSpec
 
     listing = list_packages(lock, environment, platform, frozenset(requested))
     by_key = {(p.source, p.name): p for p in listing.packages}
-    records = {r.name.normalized: r for r in lock.conda_records(environment, platform)}
-    pypi = {p.name: p for p in lock.pypi_packages(environment, platform)}
+    locked = lock.platform(environment, platform)
+    records = {r.name.normalized: r for r in locked.conda}
+    pypi = {p.name: p for p in locked.pypi}
 
     # dependents[x] = packages that depend on x
     dependents: dict[tuple[str, str], set[tuple[str, str]]] = {}
@@ -112,17 +107,23 @@ def why(
                 spec = MatchSpec(str(dep), strict=False)
             except Exception:
                 continue
-            target = records.get(spec.name.normalized)
-            if target is not None and spec.matches(target):
-                dependents.setdefault(("conda", target.name.normalized), set()).add(
+            dep_record = records.get(spec.name.normalized)
+            if dep_record is not None and spec.matches(dep_record):
+                dependents.setdefault(("conda", dep_record.name.normalized), set()).add(
                     ("conda", r.name.normalized)
                 )
+    # a PyPI package may depend on a distribution conda provides (pytorch provides torch)
+    conda_dists = {
+        dist: conda_name
+        for conda_name, r in records.items()
+        if (dist := pypi_name(conda_name, r.depends, _noarch(r))) is not None
+    }
     for p in pypi.values():
-        for req in base_requirements(p.requires_dist or _installed_requires(prefix, p.name)):
-            dep = canonicalize_name(req.name)
-            key = ("pypi", dep) if dep in pypi else None
-            if key is None:  # a PyPI package may depend on a distribution conda provides
-                key = next((("conda", n) for n in records if canonicalize_name(n) == dep), None)
+        for req in p.base_requirements():
+            dep = str(canonicalize_name(req.name))
+            key: tuple[str, str] | None = ("pypi", dep) if dep in pypi else None
+            if key is None and dep in conda_dists:
+                key = ("conda", conda_dists[dep])
             if key is not None:
                 dependents.setdefault(key, set()).add(("pypi", p.name))
 
@@ -146,7 +147,11 @@ def why(
     return Why(environment, platform, target, tuple(chains), used)
 
 
-def _find(name: str, by_key: dict, listing: Listing) -> Package:
+def _noarch(r: RepoDataRecord) -> str | None:
+    return "python" if r.noarch is not None and r.noarch.python else None
+
+
+def _find(name: str, by_key: Mapping[tuple[str, str], Package], listing: Listing) -> Package:
     from packaging.utils import canonicalize_name
 
     for key in (("conda", name.lower()), ("pypi", canonicalize_name(name))):
@@ -158,18 +163,3 @@ def _find(name: str, by_key: dict, listing: Listing) -> Package:
         f"{name!r} is not in environment {listing.environment!r} ({listing.platform})",
         hint=(f"did you mean {guess!r}? " if guess else "") + "`hermetic list` shows what is there",
     )
-
-
-def base_requirements(requires_dist):  # -> list[packaging.requirements.Requirement]
-    """The parseable Requires-Dist entries that hold without extras."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    out = []
-    for raw in requires_dist:
-        try:
-            req = Requirement(raw)
-        except InvalidRequirement:
-            continue
-        if req.marker is None or "extra" not in str(req.marker):
-            out.append(req)
-    return out
