@@ -18,7 +18,6 @@ from clirun import assert_clean_error, hermetic
 from hermetic.lock.read import load_lock
 from projects import write_project
 
-
 # An in-tree PEP 517 backend with no requirements, so uv can build offline (no index).
 BACKEND = """
 import base64, hashlib, os, zipfile
