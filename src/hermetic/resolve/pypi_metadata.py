@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from hermetic.lock.model import local_path
+from hermetic.settings import current as current_settings
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,7 @@ def load_toml(text: str) -> dict[str, Any]:
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("HERMETIC_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hermetic"
-    )
-    return Path(root) / "pypi-metadata"
+    return current_settings().cache_dir / "pypi-metadata"
 
 
 def remote_wheel_metadata(url: str, sha256: str | None) -> CoreMetadata | None:
