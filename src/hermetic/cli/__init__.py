@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("hermetic.cli.list_cmd", "List the locked packages of an environment."),
     "tree": ("hermetic.cli.tree_cmd", "Show why a package is in an environment."),
     "doctor": ("hermetic.cli.doctor_cmd", "Inspect the GPU and native-library stack."),
+    "devcontainer": ("hermetic.cli.devcontainer_cmd", "Write .devcontainer/ for an environment."),
+    "k8s": ("hermetic.cli.k8s_cmd", "Write Kubernetes manifests that run the image by digest."),
+    "ci": ("hermetic.cli.ci_cmd", "Write a CI workflow: lock check, tests, image, digest."),
     "tour": ("hermetic.cli.tour_cmd", "Run the whole pipeline on a bundled offline example."),
 }
 

@@ -1,0 +1,33 @@
+"""`hermetic devcontainer`: write .devcontainer/devcontainer.json for an environment."""
+
+from __future__ import annotations
+
+import click
+
+from hermetic.cli.common import manifest_option
+
+
+@click.command("devcontainer")
+@click.option(
+    "-e", "--env", "env", default=None, help="The environment (default: cpu, else default)."
+)
+@click.option(
+    "--image",
+    default=None,
+    help="Use this built image (REF@sha256:…; a tag is resolved to its digest). "
+    "Default: build from .devcontainer/Dockerfile.",
+)
+@click.option(
+    "--gpu",
+    type=click.Choice(["none", "optional", "required"]),
+    default=None,
+    help="GPU need (default: optional for a CUDA environment, so laptops without one work).",
+)
+@click.option("--force", is_flag=True, help="Overwrite a generated file that was edited.")
+@manifest_option
+def command(env, image, gpu, force, manifest) -> None:  # type: ignore[no-untyped-def]
+    from hermetic.cli._deploy_render import render_generated
+    from hermetic.deploy.generate import generate_devcontainer, open_project
+
+    view = open_project(manifest)
+    render_generated(generate_devcontainer(view, env, image=image, gpu=gpu, force=force))
