@@ -181,7 +181,16 @@ def _json(doc: dict[str, Any]) -> bytes:
 def _yaml(doc: dict[str, Any], command: str) -> bytes:
     import yaml
 
-    body = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100)
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        # multi-line scripts as literal blocks, the way people write workflows
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    body = yaml.dump(doc, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=100)
     return (HEADER.format(command=command) + body).encode()
 
 

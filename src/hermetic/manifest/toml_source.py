@@ -56,6 +56,7 @@ TOP_KEYS = (
     "environments",
     "policy",
     "pypi-mapping",
+    "devcontainer",  # devcontainer.json keys, read by hermetic.deploy.devcontainer
 )
 FEATURE_KEYS = (
     "channels",
