@@ -53,7 +53,7 @@ def gfd_labels(driver: str, *, families: str = "both", cc: str | None = None) ->
     rev = parts[2] if len(parts) > 2 else ""
     cuda = max_cuda_for_driver(driver) or "11.0"
     cmaj, cmin = cuda.split(".")
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = {"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux"}
     if families in ("both", "new"):
         labels.update(
             {

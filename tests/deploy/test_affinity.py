@@ -69,7 +69,9 @@ def test_two_part_minimum_matches_an_empty_revision() -> None:
 
 
 def test_node_without_gfd_labels_never_matches() -> None:
-    assert not node_matches({"kubernetes.io/arch": "amd64"}, affinity("12.4"))
+    assert not node_matches(
+        {"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux"}, affinity("12.4")
+    )
 
 
 def test_only_integer_operators_on_version_labels() -> None:

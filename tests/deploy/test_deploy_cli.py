@@ -29,7 +29,11 @@ def test_gpus_on_an_env_without_cuda_warns(tmp_path: Path) -> None:
     job = yaml.safe_load((tmp_path / "k8s/default/job.yaml").read_text())
     pod = job["spec"]["template"]["spec"]
     assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert "affinity" not in pod  # nothing declared to place on
+    # nothing declared to place on but the image's architecture
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert terms["nodeSelectorTerms"] == [
+        {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}]}
+    ]
 
 
 def test_cuda_env_without_gpus_warns(tmp_path: Path) -> None:

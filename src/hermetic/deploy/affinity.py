@@ -45,6 +45,7 @@ RUNTIME_LABELS: tuple[tuple[str, str], ...] = (
     ("nvidia.com/cuda.runtime-version.major", "nvidia.com/cuda.runtime-version.minor"),
     ("nvidia.com/cuda.runtime.major", "nvidia.com/cuda.runtime.minor"),
 )
+ARCH_LABEL = "kubernetes.io/arch"  # set by the kubelet on every node
 COMPUTE_LABELS = ("nvidia.com/gpu.compute.major", "nvidia.com/gpu.compute.minor")
 #: the resource the NVIDIA device plugin advertises, and the taint GPU node pools carry
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -157,6 +158,20 @@ def gpu_arch_placement(arch: str) -> Placement:
         terms = (_equal(COMPUTE_LABELS[0], major) + _equal(COMPUTE_LABELS[1], minor_n),)
         reason = f"GPU compute capability = {major}.{minor_n} (sm_{major}{minor_n})"
     return Placement(terms, (reason,))
+
+
+def architecture_placement(oci_platforms: tuple[str, ...]) -> Placement:
+    """Nodes of an architecture the image has: `linux/amd64` -> `kubernetes.io/arch In [amd64]`."""
+    archs = tuple(sorted({p.split("/", 1)[1] for p in oci_platforms if p.startswith("linux/")}))
+    if not archs:
+        raise UsageError(
+            "the environment has no linux platform, so no image of it can run on Kubernetes",
+            hint="add linux-64 (or linux-aarch64) to `platforms` and run `hermetic lock`",
+        )
+    return Placement(
+        ((Expression(ARCH_LABEL, "In", archs),),),
+        (f"node architecture {' or '.join(archs)} (the environment's linux platforms)",),
+    )
 
 
 def combine(*placements: Placement) -> Placement | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hermetic.errors import Location, SpecError
+from hermetic.layout import toml_loads
 
 GpuNeed = Literal["none", "optional", "required"]
 #: where an environment lives inside hermetic's images, and who runs it
@@ -96,8 +97,6 @@ def read_table(manifest: Path) -> dict[str, Any]:
     """`[tool.hermetic.devcontainer]` of a pyproject.toml, `[devcontainer]` of a hermetic.toml."""
     if manifest.suffix != ".toml":
         return {}
-    from hermetic.manifest.load import toml_loads
-
     try:
         data = toml_loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -206,7 +206,7 @@ def _pod_spec(spec: WorkloadSpec, restart: str) -> dict[str, Any]:
     }
     if spec.gpus:
         pod["tolerations"] = [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}]
-    if spec.placement is not None and spec.gpus:
+    if spec.placement is not None:
         pod["affinity"] = {"nodeAffinity": spec.placement.to_node_affinity()}
     return pod
 

@@ -18,8 +18,9 @@ from typing import Literal
 
 from hermetic.errors import UsageError
 from hermetic.fs import atomic_write_bytes, sha256_file
+from hermetic.layout import STATE_DIR
 
-RECORD = Path(".hermetic") / "generated.json"
+RECORD = STATE_DIR / "generated.json"
 
 Outcome = Literal["created", "updated", "unchanged", "replaced"]
 
