@@ -183,7 +183,7 @@ def test_golden_cpu_job_has_no_gpu_anything() -> None:
 def test_golden_multi_env_uses_cpu_for_laptops_and_ci_gpu_for_the_cluster() -> None:
     root = GOLDEN / "multi-env"
     dc = json.loads((root / ".devcontainer/devcontainer.json").read_text())
-    assert dc["containerEnv"]["HERMETIC_ENVIRONMENT"] == "cpu"
+    assert dc["containerEnv"]["HERMETIC_ENV"] == "cpu"
     assert dc["forwardPorts"] == [8888]  # from [devcontainer]
     assert dc["customizations"]["vscode"]["extensions"] == [
         "ms-python.python",

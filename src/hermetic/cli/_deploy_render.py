@@ -22,3 +22,23 @@ def render_generated(result: Generated) -> None:
         click.echo(f"note: {note}")
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
+
+
+def scaffold_command(
+    template: str, source: Path | None, manifest: Path | None, *, force: bool, lock: bool
+) -> None:
+    from hermetic.deploy.scaffold import scaffold
+    from hermetic.errors import UsageError
+
+    if source is not None or manifest is not None:
+        raise UsageError(
+            "--template writes its own spec: use it without --from and -m",
+            hint="convert an environment.yml with `hermetic init --from FILE`, then run "
+            "`hermetic devcontainer` and `hermetic ci`",
+        )
+    result = scaffold(Path.cwd(), template, force=force, lock=lock)
+    click.echo(f"{result.template.name}: {result.template.summary}")
+    click.echo(f"created   {os.path.relpath(result.manifest, Path.cwd())}  (spec)")
+    render_generated(Generated(result.written, result.warnings, result.notes))
+    if result.locked:
+        click.echo("locked    hermetic.lock")

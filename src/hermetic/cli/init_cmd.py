@@ -30,7 +30,21 @@ import click
     "(default: ./pyproject.toml if it exists, else ./hermetic.toml).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing [tool.hermetic] or hermetic.toml.")
-def command(source: Path | None, manifest: Path | None, force: bool) -> None:
+@click.option(
+    "--template",
+    type=click.Choice(["cpu", "pytorch-cuda", "jax-cuda"]),
+    default=None,
+    help="Scaffold a project that uses every layer: spec, lock, devcontainer and CI.",
+)
+@click.option("--no-lock", is_flag=True, help="With --template: do not try to lock.")
+def command(
+    source: Path | None, manifest: Path | None, force: bool, template: str | None, no_lock: bool
+) -> None:
+    if template is not None:
+        from hermetic.cli._deploy_render import scaffold_command
+
+        scaffold_command(template, source, manifest, force=force, lock=not no_lock)
+        return
     from hermetic.manifest.convert import default_source, init_from_environment_yml
 
     cwd = Path.cwd()

@@ -54,7 +54,7 @@ def devcontainer(spec: DevcontainerSpec) -> dict[str, Any]:
         doc["build"] = {"dockerfile": spec.dockerfile, "context": spec.context}
     doc["remoteUser"] = REMOTE_USER
     doc["updateRemoteUserUID"] = True
-    doc["containerEnv"] = {"HERMETIC_ENVIRONMENT": spec.environment}
+    doc["containerEnv"] = {"HERMETIC_ENV": spec.environment}
     doc["customizations"] = {
         "vscode": {
             "extensions": list(EXTENSIONS),

@@ -195,6 +195,18 @@ def _doctor(ctx: TourContext) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _devcontainer(ctx: TourContext) -> tuple[str, ...]:
+    from hermetic.deploy.tour import devcontainer_step
+
+    return devcontainer_step(ctx)
+
+
+def _k8s(ctx: TourContext) -> tuple[str, ...]:
+    from hermetic.deploy.tour import k8s_step
+
+    return k8s_step(ctx, getattr(ctx, "image", None))
+
+
 #: name, title, function. Later features append their steps here.
 STEPS: list[Step] = [
     ("channel", "Build a local conda channel (compiled library, program, Python)", _channel),
@@ -203,6 +215,8 @@ STEPS: list[Step] = [
     ("install", "Install the linux-64 environment", _install),
     ("run", "Run its program inside the environment", _run),
     ("doctor", "Ask the doctor what the dynamic linker really loads", _doctor),
+    ("devcontainer", "Write the devcontainer for the environment", _devcontainer),
+    ("k8s", "Write a Kubernetes Job that runs it, and validate it", _k8s),
 ]
 
 
