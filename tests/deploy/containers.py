@@ -1,0 +1,86 @@
+"""Podman configured the way ../shared/notes/containers-probe.md says (runc, cgroupfs, file
+events, ulimits), with its storage and run dirs under a test's tmp dir; and a tiny
+busybox-based image made from Debian's busybox-static package at test time."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+from registry import push_manifest
+
+
+def podman_env(root: Path, registry: str) -> dict[str, str]:
+    conf = root / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "containers.conf").write_text(
+        "[containers]\n"
+        'default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]\n'
+        "[engine]\n"
+        'runtime = "runc"\n'
+        'cgroup_manager = "cgroupfs"\n'
+        'events_logger = "file"\n'
+        f'tmp_dir = "{root / "tmp"}"\n'
+        f'static_dir = "{root / "static"}"\n'
+        f'volume_path = "{root / "volumes"}"\n'
+    )
+    (conf / "storage.conf").write_text(
+        f'[storage]\ndriver = "vfs"\nrunroot = "{root / "run"}"\ngraphroot = "{root / "graph"}"\n'
+    )
+    (conf / "registries.conf").write_text(
+        f'[[registry]]\nlocation = "{registry}"\ninsecure = true\n'
+    )
+    return dict(
+        os.environ,
+        CONTAINERS_CONF=str(conf / "containers.conf"),
+        CONTAINERS_STORAGE_CONF=str(conf / "storage.conf"),
+        CONTAINERS_REGISTRIES_CONF=str(conf / "registries.conf"),
+    )
+
+
+def busybox_rootfs(work: Path) -> Path | None:
+    """A rootfs with busybox-static, /etc/passwd (uid 1000 `hermetic`) and a 1777 /tmp."""
+    debs = sorted(Path("/var/cache/apt/archives").glob("busybox-static_*.deb"))
+    if not debs:
+        work.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            ["apt-get", "download", "busybox-static"], cwd=work, capture_output=True, timeout=120
+        )
+        debs = sorted(work.glob("busybox-static_*.deb"))
+        if proc.returncode != 0 or not debs:
+            return None
+    rootfs = work / "rootfs"
+    subprocess.run(["dpkg", "-x", str(debs[-1]), str(rootfs)], check=True)
+    for d in ("etc", "tmp", "home/hermetic"):
+        (rootfs / d).mkdir(parents=True, exist_ok=True)
+    (rootfs / "tmp").chmod(0o1777)
+    (rootfs / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\nhermetic:x:1000:1000::/home/hermetic:/bin/sh\n"
+    )
+    (rootfs / "etc/group").write_text("root:x:0:\nhermetic:x:1000:\n")
+    for applet in ("sh", "echo", "id", "touch", "httpd", "wget", "sleep", "cat"):
+        (rootfs / "bin" / applet).symlink_to("busybox")
+    return rootfs
+
+
+def push_rootfs(registry: str, repo: str, tag: str, rootfs: Path) -> str:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(rootfs, arcname=".")
+    layer = buf.getvalue()
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Cmd": ["sh"], "User": "1000:1000", "Env": ["PATH=/usr/bin:/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
+    }
+    return push_manifest(registry, repo, tag, layer, config)
+
+
+def have_podman() -> bool:
+    return all(shutil.which(t) for t in ("podman", "runc", "dpkg"))
