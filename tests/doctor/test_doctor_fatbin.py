@@ -27,7 +27,7 @@ def gpu_lib(path: Path, data: bytes) -> Path:
 def parsed(path: Path) -> FatbinInfo:
     info = read_elf(path)
     assert isinstance(info, ElfInfo) and info.fatbin is not None
-    return read_fatbin(str(path), *info.fatbin)
+    return read_fatbin(str(path), info.fatbin)
 
 
 def test_entries_and_containers(tmp_path: Path) -> None:
@@ -39,23 +39,23 @@ def test_entries_and_containers(tmp_path: Path) -> None:
         ]
     ) + fatbin_container([fatbin_entry(2, 90, b"y" * 8, header_size=112)])
     fb = parsed(gpu_lib(tmp_path / "libk.so", data))
-    assert fb.sass == (70, 80, 90) and fb.ptx == (80,) and fb.containers == 2 and fb.problem is None
+    assert fb.sass == ("70", "80", "90") and fb.ptx == ("80",) and fb.containers == 2 and fb.problem is None
 
 
 def test_damaged_section_is_reported(tmp_path: Path) -> None:
     good = fatbin_container([fatbin_entry(2, 80, b"k")])
     fb = parsed(gpu_lib(tmp_path / "libd.so", good + b"\x01\x02\x03\x04garbage!" * 2))
-    assert fb.sass == (80,) and fb.problem and "magic" in fb.problem
+    assert fb.sass == ("80",) and fb.problem and "magic" in fb.problem
 
 
 def test_coverage_rules() -> None:
-    fb = FatbinInfo(sass=(80,), ptx=(70,), containers=1)
+    fb = FatbinInfo(sass=("80",), ptx=("70",), containers=1)
     assert coverage(fb, (8, 0)) == "sass"
     assert coverage(fb, (8, 6)) == "sass"  # same major, newer minor runs sm_80 code
     assert coverage(fb, (9, 0)) == "ptx"  # other major: only PTX, JIT-compiled
     assert coverage(fb, (7, 5)) == "ptx"
-    assert coverage(FatbinInfo((86,), (), 1), (8, 0)) == "none"  # older minor cannot run sm_86
-    assert coverage(FatbinInfo((80,), (90,), 1), (7, 0)) == "none"
+    assert coverage(FatbinInfo(("86",), (), 1), (8, 0)) == "none"  # older minor cannot run sm_86
+    assert coverage(FatbinInfo(("80",), ("90",), 1), (7, 0)) == "none"
     assert parse_sm("sm_90a") == (9, 0) and parse_sm("8.6") == (8, 6) and parse_sm("120") == (12, 0)
     with pytest.raises(ValueError):
         parse_sm("hopper")
@@ -72,7 +72,7 @@ def test_doctor_predicts_no_kernel_image(tmp_path: Path) -> None:
     found = [f for f in bad.findings if f.id == "gpu.no-kernel-image"]
     assert found and "sm_90" in found[0].message and bad.failed
     obj = next(o for o in bad.objects if o.fatbin)
-    assert obj.fatbin.sass == (80,)
+    assert obj.fatbin.sass == ("80",)
 
 
 def test_ptx_only_under_minor_version_compat_is_blocked(tmp_path: Path) -> None:

@@ -158,7 +158,7 @@ def test_cli_json_html_and_exit_code(tmp_path: Path, monkeypatch) -> None:  # ty
     )
     assert res.exit_code == 1, res.output
     data = json.loads(res.output)
-    assert data["schema"] == 1 and data["failed"] is True
+    assert data["schema"] == 2 and data["failed"] is True
     assert {
         "target",
         "driver",

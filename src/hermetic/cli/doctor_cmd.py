@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from hermetic.cli.common import exit_with
 from hermetic.errors import EXIT_FAILED, EXIT_OK
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hermetic.doctor.report import DoctorReport
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _STATUS = {
@@ -103,7 +110,36 @@ def command(
     exit_with(EXIT_FAILED if report.failed else EXIT_OK)
 
 
-def render(report, html_path: Path | None) -> None:  # type: ignore[no-untyped-def]
+_VERDICT_STYLE = {
+    "ok": "bold green",
+    "fails": "bold red",
+    "cpu-only": "bold red",
+    "unknown": "yellow",
+}
+
+
+def _verdicts(con: Console, report: DoctorReport) -> None:
+    """The first screen: will each framework use the GPU on the target, and what it loads."""
+    from rich.markup import escape
+
+    if not report.verdicts:
+        return
+    con.rule("Verdict")
+    for v in report.verdicts:
+        style = _VERDICT_STYLE.get(v.status, "bold")
+        con.print(f"[{style}]{v.status.upper():8}[/] {escape(v.text)}")
+        base = report.target.prefix or ""
+        for lib in v.loads:
+            path = (
+                os.path.relpath(lib.path, base) if lib.path.startswith(base + os.sep) else lib.path
+            )
+            con.print(
+                f"           {lib.component:10} {escape(lib.version or '?'):12} "
+                f"[dim]{escape(path)}[/]"
+            )
+
+
+def render(report: DoctorReport, html_path: Path | None) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -116,6 +152,8 @@ def render(report, html_path: Path | None) -> None:  # type: ignore[no-untyped-d
         + (f" (env {t.env})" if t.env else "")
         + (f" · {t.platform}" if t.platform else "")
     )
+
+    _verdicts(con, report)
 
     con.rule("Driver")
     d = report.driver

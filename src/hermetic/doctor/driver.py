@@ -41,6 +41,9 @@ class DriverInfo:
     gpus: tuple[Gpu, ...]
     source: str  # "nvml", "proc", "libcuda", "what-if", "none"
     notes: tuple[str, ...] = ()  # why probes failed, for the report
+    nvml_error: str | None = None  # NVML's own words when it failed (kept when /proc answers)
+    libcuda_version: str | None = None  # from the name of the system's libcuda.so.<version>
+    in_container: bool = False
 
     @property
     def present(self) -> bool:
@@ -53,16 +56,43 @@ def detect_driver(
     """`nvml` is the pynvml module (tests pass a stand-in); None imports the real one."""
     notes: list[str] = []
     found = _from_nvml(nvml, notes)
-    if found is not None:
-        return found
-    found = _from_proc(root, notes)
-    if found is not None:
-        return found
-    if libcuda:
+    if found is None:
+        found = _from_proc(root, notes)
+    if found is None and libcuda:
         found = _from_libcuda(root, notes)
-        if found is not None:
-            return found
-    return DriverInfo(None, None, (), "none", tuple(notes))
+    if found is None:
+        found = DriverInfo(None, None, (), "none")
+    nvml_error = next((n.split(": ", 1)[1] for n in notes if n.startswith("NVML")), None)
+    return replace(
+        found,
+        notes=tuple(notes),
+        nvml_error=nvml_error,
+        libcuda_version=_libcuda_file_version(root),
+        in_container=in_container(root),
+    )
+
+
+def in_container(root: str = "/") -> bool:
+    """Docker, Podman and Kubernetes leave one of these behind."""
+    if any(os.path.exists(os.path.join(root, m)) for m in (".dockerenv", "run/.containerenv")):
+        return True
+    with contextlib.suppress(OSError):
+        with open(os.path.join(root, "proc/1/cgroup"), encoding="utf-8") as fh:
+            text = fh.read()
+        return any(k in text for k in ("docker", "kubepods", "containerd", "libpod"))
+    return False
+
+
+def _libcuda_file_version(root: str) -> str | None:
+    """'libcuda.so.535.104.05' behind the system's libcuda.so.1, without loading it."""
+    from hermetic.doctor.ldcache import LdCache, read_ld_cache
+
+    with contextlib.suppress(Exception):
+        path = LdCache(read_ld_cache(root), ()).lookup("libcuda.so.1", 64, 62)
+        if path is not None:
+            m = re.search(r"libcuda\.so\.(\d+\.\d+(?:\.\d+)?)$", os.path.realpath(path))
+            return m.group(1) if m else None
+    return None
 
 
 def what_if(detected: DriverInfo, driver: str | None, gpu: tuple[int, int] | None) -> DriverInfo:

@@ -36,7 +36,9 @@ class ElfInfo:
     runpath: tuple[str, ...]  # DT_RUNPATH entries, unexpanded
     verneed: tuple[VersionNeed, ...]
     verdef: tuple[str, ...]  # version names this object defines
-    fatbin: tuple[int, int] | None  # (file offset, size) of .nv_fatbin
+    # (name, file offset, size) of .nv_fatbin and the data sections that may hold more GPU
+    # code (cuFFT's .ldata); None when the file has no .nv_fatbin: no GPU code.
+    fatbin: tuple[tuple[str, int, int], ...] | None
     interp: str | None  # PT_INTERP: only executables have one
     static: bool  # no PT_DYNAMIC at all: nothing to resolve
 
@@ -113,7 +115,8 @@ def _read(path: str) -> ElfInfo | ElfProblem:
 
         verneed: list[VersionNeed] = []
         verdef: list[str] = []
-        fatbin: tuple[int, int] | None = None
+        has_fatbin = False
+        data_sections: list[tuple[str, int, int]] = []
         for sec in elf.iter_sections():
             if isinstance(sec, DynamicSection):
                 dyn = sec  # the section carries the string table; prefer it to the segment
@@ -129,7 +132,10 @@ def _read(path: str) -> ElfInfo | ElfProblem:
                     if first is not None:
                         verdef.append(first.name)
             elif sec.name == ".nv_fatbin" and sec["sh_type"] != "SHT_NOBITS":
-                fatbin = (sec["sh_offset"], sec["sh_size"])
+                has_fatbin = True
+                data_sections.insert(0, (sec.name, sec["sh_offset"], sec["sh_size"]))
+            elif _may_hold_gpu_code(sec):
+                data_sections.append((sec.name, sec["sh_offset"], sec["sh_size"]))
 
         needed: list[str] = []
         rpath: list[str] = []
@@ -157,7 +163,25 @@ def _read(path: str) -> ElfInfo | ElfProblem:
             runpath=tuple(runpath),
             verneed=tuple(verneed),
             verdef=tuple(verdef),
-            fatbin=fatbin,
+            fatbin=tuple(data_sections) if has_fatbin else None,
             interp=interp,
             static=dyn is None,
         )
+
+
+# Sections that never hold fatbin containers: code, symbols, relocations, unwind tables.
+_NOT_DATA = (".text", ".init", ".fini", ".plt", ".rela", ".rel.", ".dyn", ".gnu", ".note",
+             ".eh_frame", ".gcc_except", ".debug", ".symtab", ".strtab", ".shstrtab",
+             ".comment", ".got", ".init_array", ".fini_array", ".interp", ".hash", ".tbss",
+             ".bss", ".nvFatBinSegment")  # fmt: skip
+
+
+def _may_hold_gpu_code(sec: object) -> bool:
+    name: str = getattr(sec, "name", "")
+    hdr = sec  # pyelftools sections index like dicts
+    try:
+        kind = hdr["sh_type"]  # type: ignore[index]
+        size = int(hdr["sh_size"])  # type: ignore[index]
+    except (KeyError, TypeError):
+        return False
+    return kind == "SHT_PROGBITS" and size >= 4096 and not name.startswith(_NOT_DATA)

@@ -15,7 +15,7 @@ from hermetic.doctor.elf import ElfInfo, ElfProblem, VersionNeed, read_elf
 from hermetic.doctor.fatbin import FatbinInfo, read_fatbin
 from hermetic.settings import current as current_settings
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def default_cache_path() -> Path:
@@ -46,18 +46,27 @@ class ElfCache:
         self._dirty = True
         return info
 
-    def fatbin(self, path: str, st: os.stat_result, offset: int, size: int) -> FatbinInfo:
+    def fatbin(
+        self, path: str, st: os.stat_result, sections: tuple[tuple[str, int, int], ...]
+    ) -> FatbinInfo:
         """The fatbin summary, cached like the ELF data (CUDA libraries hold thousands)."""
         key = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
         hit = self._fatbins.get(path)
         if hit is not None and hit[0] == key:
             with contextlib.suppress(Exception):
-                sass, ptx, n, problem = hit[1]
-                return FatbinInfo(tuple(sass), tuple(ptx), n, problem)
-        info = read_fatbin(path, offset, size)
+                sass, ptx, n, problem, outside, stub = hit[1]
+                return FatbinInfo(tuple(sass), tuple(ptx), n, problem, outside, stub)
+        info = read_fatbin(path, sections)
         self._fatbins[path] = [
             key,
-            [list(info.sass), list(info.ptx), info.containers, info.problem],
+            [
+                list(info.sass),
+                list(info.ptx),
+                info.containers,
+                info.problem,
+                info.outside,
+                info.stub,
+            ],
         ]
         self._dirty = True
         return info
@@ -90,7 +99,7 @@ def _encode(info: ElfInfo | ElfProblem) -> dict:
         "ru": list(info.runpath),
         "vn": [[v.file, list(v.versions)] for v in info.verneed],
         "vd": list(info.verdef),
-        "fb": list(info.fatbin) if info.fatbin else None,
+        "fb": [list(s) for s in info.fatbin] if info.fatbin is not None else None,
         "i": info.interp,
         "s": info.static,
     }
@@ -110,7 +119,9 @@ def _decode(path: str, d: dict) -> ElfInfo | ElfProblem:
         runpath=tuple(d["ru"]),
         verneed=tuple(VersionNeed(f, tuple(v)) for f, v in d["vn"]),
         verdef=tuple(d["vd"]),
-        fatbin=tuple(d["fb"]) if d["fb"] else None,  # type: ignore[arg-type]
+        fatbin=tuple((str(n), int(o), int(z)) for n, o, z in d["fb"])
+        if d["fb"] is not None
+        else None,
         interp=d["i"],
         static=d["s"],
     )

@@ -16,9 +16,10 @@ from hermetic.doctor.driver import DriverInfo
 from hermetic.doctor.fatbin import FatbinInfo
 from hermetic.doctor.ldso import Edge
 from hermetic.doctor.runtimes import Runtime
+from hermetic.doctor.verdict import Verdict
 from hermetic.findings import Finding, has_error
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Stats:
     edges: int  # distinct (object, DT_NEEDED, file, rule) resolutions
     outside_env: int  # direct dependencies of env files that resolve outside the env
     seconds: float
+    reachable: int = 0  # files some extension module or program of the env loads
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class DoctorReport:
     graph: tuple[Edge, ...]  # the edges worth drawing (all, for --module)
     findings: tuple[Finding, ...]
     stats: Stats
+    verdicts: tuple[Verdict, ...] = ()  # the first answer: per framework, GPU or not
 
     @property
     def failed(self) -> bool:
@@ -73,6 +76,7 @@ class DoctorReport:
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data = {"schema": SCHEMA_VERSION, **data, "failed": self.failed}
+        data["findings"] = [f.to_dict() for f in self.findings]
         del data["graph"]  # the per-object `needed` lists carry the same edges
         return data
 

@@ -9,12 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hermetic.doctor import compat
+from hermetic.doctor import compat, reach
+from hermetic.doctor.causes import machine_findings
 from hermetic.doctor.driver import DriverInfo, detect_driver, what_if
 from hermetic.doctor.elf import ElfInfo, ElfProblem
 from hermetic.doctor.elfcache import ElfCache, default_cache_path
 from hermetic.doctor.envscan import is_env, scan_env
 from hermetic.doctor.fatbin import FatbinInfo, parse_sm
+from hermetic.doctor.frameworks import Framework, find_frameworks, load_map
 from hermetic.doctor.ldcache import LdCache, read_ld_cache, supported_hwcaps
 from hermetic.doctor.ldso import Closure, Edge, Resolver, platform_tokens
 from hermetic.doctor.libcheck import (
@@ -25,8 +27,9 @@ from hermetic.doctor.libcheck import (
 )
 from hermetic.doctor.report import DoctorReport, ObjectReport, Stats, TargetInfo
 from hermetic.doctor.runtimes import Runtime, scan_runtimes
+from hermetic.doctor.verdict import Verdict, decide
 from hermetic.errors import UsageError
-from hermetic.findings import Finding, sort_findings
+from hermetic.findings import SEVERITY_ORDER, Finding
 
 _CUDART_FILE = re.compile(r"^libcudart\.so\.(\d+)\.(\d+)")
 MAX_GRAPH_EDGES = 600
@@ -176,22 +179,68 @@ def run_doctor(opts: DoctorOptions) -> DoctorReport:
         direct[f] = tuple(e for e in c.edges if e.source == f)
 
     all_edges = list(dict.fromkeys(e for c in closures for e in c.edges))
-    findings += edge_findings(all_edges, ctx)
+    for e in all_edges:
+        realpath(e.source)
+        if e.target is not None:
+            realpath(e.target)
+    conda = os.path.isdir(os.path.join(prefix, "conda-meta"))
+    roots = {
+        f
+        for f, info in infos.items()
+        if opts.module is not None or reach.is_entry_point(f, info, prefix, conda)
+    }
+    if not roots:  # a bare library dir: nothing says what is optional, so all of it counts
+        roots = set(infos)
+    loaded = reach.reachable(closures, roots, real_memo)
+    live = [e for e in all_edges if realpath(e.source) in loaded]
+    dormant = [e for e in all_edges if e.target is None and realpath(e.source) not in loaded]
+    findings += edge_findings(live, ctx)
+    findings += reach.optional_findings(
+        dormant, {e.source: reach.package_of(e.source, prefix) for e in dormant}
+    )
     for c in closures:
-        findings += closure_families(c, ctx)
+        if c.root in roots:
+            findings += closure_families(c, ctx)
     if opts.module is None:
-        findings += env_families(closures, ctx)
+        findings += env_families([c for c in closures if c.root in roots], ctx)
 
     fatbins: dict[str, FatbinInfo] = {}
     for f, info in infos.items():
         if info.fatbin is not None:
-            fatbins[f] = cache.fatbin(f, os.stat(f), *info.fatbin)
+            fatbins[f] = cache.fatbin(f, os.stat(f), info.fatbin)
 
+    frameworks = find_frameworks(Path(prefix)) if opts.module is None else ()
+    installer = frameworks[0].installer if frameworks else ("conda" if conda else "pip")
     runtimes = scan_runtimes(Path(prefix)) if opts.module is None else ()
     runtimes += _cudart_files(infos)
-    checks, rfindings = compat.check_runtimes(runtimes, driver)
+    checks, rfindings = compat.check_runtimes(runtimes, driver, installer)
     findings += rfindings
-    findings += compat.check_gpu_code(fatbins, driver, checks)
+    wants_gpu = bool(runtimes) or any(not fw.cpu_only for fw in frameworks)
+    machine = machine_findings(driver, opts.environ, wants_gpu)
+    findings += machine
+    skip: set[tuple[int, int]] = set()
+    for g in driver.gpus:
+        cc = g.compute_capability
+        if cc is not None and cc not in skip:
+            dropped = compat.stack_unsupported(frameworks, fatbins, runtimes, cc, driver)
+            if dropped is not None:
+                findings.append(dropped)
+                skip.add(cc)
+    findings += compat.check_gpu_code(fatbins, driver, tuple(checks), loaded, real_memo, skip)
+    findings += _cpu_only(frameworks, driver)
+    by_root = {c.root: c for c in closures}
+    verdicts = tuple(
+        decide(
+            fw,
+            driver,
+            fatbins.get(fw.gpu_library or ""),
+            machine,
+            load_map(by_root[fw.gpu_library].objects, real_memo)
+            if fw.gpu_library in by_root
+            else (),
+        )
+        for fw in frameworks
+    )
     declared, dfindings = _declared_cuda(opts, runtimes, driver)
     findings += dfindings
     cache.save()
@@ -209,7 +258,7 @@ def run_doctor(opts: DoctorOptions) -> DoctorReport:
         for f in files
         for info in (read(f),)
     )
-    graph = _graph(opts, closures, all_edges, findings)
+    graph = _graph(opts, closures, all_edges, frameworks)
     outside = sum(
         1
         for edges in direct.values()
@@ -231,6 +280,8 @@ def run_doctor(opts: DoctorOptions) -> DoctorReport:
         len(all_edges),
         started,
         outside,
+        verdicts,
+        len(loaded),
     )
 
 
@@ -339,17 +390,80 @@ def _cudart_files(infos: dict[str, ElfInfo]) -> tuple[Runtime, ...]:
 
 
 def _graph(
-    opts: DoctorOptions, closures: list[Closure], edges: list[Edge], findings: list[Finding]
+    opts: DoctorOptions,
+    closures: list[Closure],
+    edges: list[Edge],
+    frameworks: tuple[Framework, ...],
 ) -> tuple[Edge, ...]:
+    """The edges worth drawing: the closures of the frameworks' GPU libraries (or of the
+    module), else of the env's entry points, up to a budget."""
     if opts.module is not None:
         return tuple(edges)
-    flagged = {f.subject for f in findings if f.severity != "info"}
-    picked = [e for e in edges if e.source in flagged or e.target is None]
-    for c in closures:
-        if len(picked) >= MAX_GRAPH_EDGES:
-            break
-        picked += [e for e in c.edges if e.source == c.root]
+    by_root = {c.root: c for c in closures}
+    picked: list[Edge] = []
+    for fw in frameworks:
+        if fw.gpu_library in by_root:
+            picked += by_root[fw.gpu_library].edges
+    if not picked:
+        for c in closures:
+            if len(picked) >= MAX_GRAPH_EDGES:
+                break
+            picked += [e for e in c.edges if e.source == c.root]
     return tuple(dict.fromkeys(picked[:MAX_GRAPH_EDGES]))
+
+
+def _cpu_only(frameworks: tuple[Framework, ...], driver: DriverInfo) -> list[Finding]:
+    out: list[Finding] = []
+    for fw in frameworks:
+        if fw.cpu_only:
+            out.append(
+                Finding(
+                    "framework.cpu-only",
+                    "error" if driver.present else "info",
+                    f"{fw.label} is a CPU-only build ({fw.evidence} names no CUDA): "
+                    f"{fw.probe} is always False/empty"
+                    + (", although the target has an NVIDIA driver" if driver.present else ""),
+                    hint=(
+                        "install a CUDA build: `pip install torch --index-url "
+                        "https://download.pytorch.org/whl/cuXYZ`"
+                        if fw.name == "torch" and fw.installer != "conda"
+                        else f"install the CUDA build of {fw.name}"
+                    ),
+                    subject=fw.name,
+                )
+            )
+    return out
+
+
+# Findings that decide whether the framework uses the GPU at all come first.
+_IMPACT = (
+    "framework.",
+    "driver.",
+    "env.",
+    "cuda.driver",
+    "cuda.forward",
+    "gpu.unsupported",
+    "lock.",
+    "lib.missing",
+    "lib.symbol",
+    "lib.duplicate",
+    "gpu.no-kernel",
+    "gpu.ptx",
+    "cuda.",
+    "lib.",
+    "env.",
+    "gpu.",
+)
+
+
+def order_findings(findings: list[Finding]) -> tuple[Finding, ...]:
+    def impact(f: Finding) -> int:
+        return next((i for i, p in enumerate(_IMPACT) if f.id.startswith(p)), len(_IMPACT))
+
+    unique = dict.fromkeys(findings)
+    return tuple(
+        sorted(unique, key=lambda f: (SEVERITY_ORDER[f.severity], impact(f), f.id, f.message))
+    )
 
 
 def _report(
@@ -365,6 +479,8 @@ def _report(
     n_edges: int,
     started: float,
     outside: int = 0,
+    verdicts: tuple[Verdict, ...] = (),
+    reachable: int = 0,
 ) -> DoctorReport:
     return DoctorReport(
         target=target,
@@ -374,6 +490,7 @@ def _report(
         declared_cuda=declared,
         objects=tuple(objects),
         graph=tuple(graph),
-        findings=sort_findings(list(dict.fromkeys(findings))),
-        stats=Stats(n_files, n_edges, outside, round(time.perf_counter() - started, 3)),
+        findings=order_findings(findings),
+        stats=Stats(n_files, n_edges, outside, round(time.perf_counter() - started, 3), reachable),
+        verdicts=verdicts,
     )

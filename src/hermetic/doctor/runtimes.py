@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermetic.cuda import cuda_key
+from hermetic.cuda import component_for_pip, cuda_key
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,6 @@ _FRAMEWORKS = {
     "cupy-core": "cupy",
 }
 _BUILD_CUDA = re.compile(r"cuda_?(\d+)\.?(\d)(?!\d)")
-_PIP_CU = re.compile(r"^nvidia[-_](.+?)[-_]cu(\d+)$")
 # "+cu121" in a local version, "%2Bcu121" or "/cu121/" in a wheel URL.
 _WHEEL_CU = re.compile(r"(?:\+|%2[Bb]|/)cu(\d+)(\d)(?!\d)")
 _CUPY = re.compile(r"^cupy[-_]cuda(\d+)(x|\d)$")
@@ -71,22 +70,23 @@ def runtime_from_conda(name: str, version: str, build: str) -> Runtime | None:
     return None
 
 
-def runtime_from_pypi(name: str, version: str, url: str = "") -> Runtime | None:
+def runtime_from_pypi(
+    name: str, version: str, url: str = "", cuda_major: int | None = None
+) -> Runtime | None:
+    """`cuda_major`: where a suffix-less CUDA 13 wheel installed itself (nvidia/cu13/)."""
     norm = name.lower().replace("_", "-")
-    m = _PIP_CU.match(norm)
-    if m:
-        component = m.group(1).replace("-", "_")
-        cuda = cuda_key(version) if component == "cuda_runtime" else f"{m.group(2)}.0"
-        return Runtime(
-            "cudart" if component == "cuda_runtime" else component,
-            cuda,
-            version,
-            "pypi",
-            name,
-            major_only=component != "cuda_runtime",
-        )
-    if norm == "nvidia-cuda-runtime":  # CUDA 13 wheels dropped the -cuXX suffix
-        return Runtime("cudart", cuda_key(version), version, "pypi", name)
+    hit = component_for_pip(norm)
+    if hit is not None:
+        comp, suffix_major = hit
+        major = suffix_major or cuda_major or (13 if norm == comp.pip else None)
+        own = cuda_key(version)
+        if comp.versioned_like_cuda and own is not None:
+            # cudart 13.0.96 is CUDA 13.0; a suffixed -cuXX wheel states its major again.
+            return Runtime(comp.key, own, version, "pypi", name)
+        if major is None:
+            return None
+        # cuFFT 12.0, cuRAND 10.4, cuDNN 9: library versions, not CUDA versions.
+        return Runtime(comp.key, f"{major}.0", version, "pypi", name, major_only=True)
     if norm in ("torch", "torchvision", "torchaudio") or norm == "jaxlib":
         m2 = _WHEEL_CU.search(version) or _WHEEL_CU.search(url)
         if m2:
@@ -117,13 +117,14 @@ def scan_runtimes(prefix: Path) -> tuple[Runtime, ...]:
 
 
 def site_packages(prefix: Path) -> list[Path]:
-    out: list[Path] = []
+    """Each site-packages once: a venv's lib64 is a link to lib."""
+    out: dict[str, Path] = {}
     for lib in ("lib", "lib64"):
         with contextlib.suppress(OSError):
             for d in sorted((prefix / lib).iterdir()):
                 if d.name.startswith("python") and (d / "site-packages").is_dir():
-                    out.append(d / "site-packages")
-    return out
+                    out.setdefault(os.path.realpath(d / "site-packages"), d / "site-packages")
+    return list(out.values())
 
 
 def _conda_meta(meta: Path) -> list[Runtime]:
@@ -147,10 +148,23 @@ def _dist_infos(sp: Path) -> list[Runtime]:
                 continue
             stem = entry.name[: -len(".dist-info")]
             name, _, version = stem.partition("-")
-            r = runtime_from_pypi(name, version)
+            major = _installed_major(entry.path) if name.startswith("nvidia") else None
+            r = runtime_from_pypi(name, version, cuda_major=major)
             if r is not None:
                 out.append(r)
     return out
+
+
+_CU_DIR = re.compile(r"^nvidia/cu(\d+)/", re.MULTILINE)
+
+
+def _installed_major(dist_info: str) -> int | None:
+    """CUDA 13 wheels install under nvidia/cu13/: their RECORD says which major they are."""
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        with open(os.path.join(dist_info, "RECORD"), encoding="utf-8") as fh:
+            m = _CU_DIR.search(fh.read(4096))
+        return int(m.group(1)) if m else None
+    return None
 
 
 _TORCH_CUDA = re.compile(r"^cuda\s*(?::[^=]*)?=\s*['\"]([\d.]+)['\"]", re.MULTILINE)
