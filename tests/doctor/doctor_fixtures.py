@@ -98,8 +98,15 @@ def ldd(path: Path, env: dict[str, str] | None = None) -> dict[str, str | None]:
 FATBIN_MAGIC = 0xBA55ED50
 
 
-def fatbin_entry(kind: int, sm: int, payload: bytes, *, header_size: int = 64) -> bytes:
-    """One entry: kind 1 = PTX, 2 = ELF (SASS); the arch is sm_XY as the integer XY."""
+FLAG_ARCH_SPECIFIC = 0x100000  # sm_90a
+FLAG_FAMILY_SPECIFIC = 0x200000  # sm_100f
+
+
+def fatbin_entry(
+    kind: int, sm: int, payload: bytes, *, header_size: int = 64, flags: int = 0
+) -> bytes:
+    """One entry: kind 1 = PTX, 2 = ELF (SASS); the arch is sm_XY as the integer XY; `flags`
+    adds FLAG_ARCH_SPECIFIC or FLAG_FAMILY_SPECIFIC to the usual 64-bit/linux bits."""
     padded = payload + b"\0" * (-len(payload) % 8)
     head = struct.pack(
         "<HHIQIIHHIIIQQQ",
@@ -114,7 +121,7 @@ def fatbin_entry(kind: int, sm: int, payload: bytes, *, header_size: int = 64) -
         sm,
         0,
         0,
-        0x11,  # 64-bit, linux
+        0x11 | flags,  # 64-bit, linux
         0,
         len(payload),
     )
@@ -135,3 +142,24 @@ def add_section(lib: Path, name: str, data: bytes) -> Path:
     )
     blob.unlink()
     return lib
+
+
+def ld_cache(root: Path, entries: dict[str, str]) -> Path:
+    """A new-format /etc/ld.so.cache under `root` mapping SONAME -> path (x86-64 libc6)."""
+    names = list(entries.items())
+    strings = b""
+    offsets: list[tuple[int, int]] = []
+    header = 48
+    str_at = header + 24 * len(names)
+    for key, value in names:
+        k = str_at + len(strings)
+        strings += key.encode() + b"\0"
+        v = str_at + len(strings)
+        strings += value.encode() + b"\0"
+        offsets.append((k, v))
+    head = b"glibc-ld.so.cache" + b"1.1" + struct.pack("<IIB3xI12x", len(names), len(strings), 2, 0)
+    body = b"".join(struct.pack("<iIIIQ", 0x0303, k, v, 0, 0) for k, v in offsets)
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    out = root / "etc/ld.so.cache"
+    out.write_bytes(head + body + strings)
+    return out

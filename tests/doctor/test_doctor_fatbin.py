@@ -39,7 +39,12 @@ def test_entries_and_containers(tmp_path: Path) -> None:
         ]
     ) + fatbin_container([fatbin_entry(2, 90, b"y" * 8, header_size=112)])
     fb = parsed(gpu_lib(tmp_path / "libk.so", data))
-    assert fb.sass == ("70", "80", "90") and fb.ptx == ("80",) and fb.containers == 2 and fb.problem is None
+    assert (
+        fb.sass == ("70", "80", "90")
+        and fb.ptx == ("80",)
+        and fb.containers == 2
+        and fb.problem is None
+    )
 
 
 def test_damaged_section_is_reported(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from hermetic.cuda import cuda_int_to_str, max_cuda_for_driver
 
@@ -107,26 +108,28 @@ def what_if(detected: DriverInfo, driver: str | None, gpu: tuple[int, int] | Non
 
 
 def _from_nvml(nvml: object | None, notes: list[str]) -> DriverInfo | None:
+    nv: Any = nvml  # the pynvml module, or a stand-in with the same functions
     try:
-        if nvml is None:
-            import pynvml as nvml  # type: ignore[no-redef]
-        nv = nvml
-        nv.nvmlInit()  # type: ignore[attr-defined]
+        if nv is None:
+            import importlib
+
+            nv = importlib.import_module("pynvml")
+        nv.nvmlInit()
     except Exception as exc:  # no library, no driver, no permission: all mean "ask elsewhere"
         notes.append(f"NVML unavailable: {exc}")
         return None
     try:
-        version = _text(nv.nvmlSystemGetDriverVersion())  # type: ignore[attr-defined]
+        version = _text(nv.nvmlSystemGetDriverVersion())
         cuda: str | None = None
         with contextlib.suppress(Exception):
-            cuda = cuda_int_to_str(int(nv.nvmlSystemGetCudaDriverVersion()))  # type: ignore[attr-defined]
-        gpus = []
-        for i in range(int(nv.nvmlDeviceGetCount())):  # type: ignore[attr-defined]
-            handle = nv.nvmlDeviceGetHandleByIndex(i)  # type: ignore[attr-defined]
-            name = _text(nv.nvmlDeviceGetName(handle))  # type: ignore[attr-defined]
+            cuda = cuda_int_to_str(int(nv.nvmlSystemGetCudaDriverVersion()))
+        gpus: list[Gpu] = []
+        for i in range(int(nv.nvmlDeviceGetCount())):
+            handle = nv.nvmlDeviceGetHandleByIndex(i)
+            name = _text(nv.nvmlDeviceGetName(handle))
             cc: tuple[int, int] | None = None
             with contextlib.suppress(Exception):
-                major, minor = nv.nvmlDeviceGetCudaComputeCapability(handle)  # type: ignore[attr-defined]
+                major, minor = nv.nvmlDeviceGetCudaComputeCapability(handle)
                 cc = (int(major), int(minor))
             gpus.append(Gpu(i, name, cc, is_data_center(name)))
         return DriverInfo(version, cuda or max_cuda_for_driver(version), tuple(gpus), "nvml")
@@ -135,7 +138,7 @@ def _from_nvml(nvml: object | None, notes: list[str]) -> DriverInfo | None:
         return None
     finally:
         with contextlib.suppress(Exception):
-            nv.nvmlShutdown()  # type: ignore[attr-defined]
+            nv.nvmlShutdown()
 
 
 def _from_proc(root: str, notes: list[str]) -> DriverInfo | None:

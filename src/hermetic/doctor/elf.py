@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 ELF_MAGIC = b"\x7fELF"
 
@@ -105,11 +106,11 @@ def _read(path: str) -> ElfInfo | ElfProblem:
         machine_id = machine[1] if machine else 0
 
         interp: str | None = None
-        dyn = None
+        dyn: Any = None  # pyelftools' dynamic section or segment (untyped tags)
         for seg in elf.iter_segments():
             ptype = seg["p_type"]
             if ptype == "PT_INTERP":
-                interp = seg.get_interp_name()
+                interp = cast(Any, seg).get_interp_name()
             elif ptype == "PT_DYNAMIC" and isinstance(seg, DynamicSegment):
                 dyn = seg
 
@@ -122,7 +123,7 @@ def _read(path: str) -> ElfInfo | ElfProblem:
                 dyn = sec  # the section carries the string table; prefer it to the segment
             elif isinstance(sec, GNUVerNeedSection):
                 for need, auxes in sec.iter_versions():
-                    verneed.append(VersionNeed(need.name, tuple(a.name for a in auxes)))
+                    verneed.append(VersionNeed(need.name or "", tuple(a.name for a in auxes)))
             elif isinstance(sec, GNUVerDefSection):
                 for vdef, auxes in sec.iter_versions():
                     # The first aux of the VER_FLG_BASE entry is the file's own name, not a version.
@@ -142,6 +143,7 @@ def _read(path: str) -> ElfInfo | ElfProblem:
         runpath: list[str] = []
         soname: str | None = None
         if dyn is not None:
+            tag: Any
             for tag in dyn.iter_tags():
                 t = tag.entry.d_tag
                 if t == "DT_NEEDED":
@@ -176,12 +178,11 @@ _NOT_DATA = (".text", ".init", ".fini", ".plt", ".rela", ".rel.", ".dyn", ".gnu"
              ".bss", ".nvFatBinSegment")  # fmt: skip
 
 
-def _may_hold_gpu_code(sec: object) -> bool:
-    name: str = getattr(sec, "name", "")
-    hdr = sec  # pyelftools sections index like dicts
+def _may_hold_gpu_code(sec: Any) -> bool:
+    name: str = sec.name
     try:
-        kind = hdr["sh_type"]  # type: ignore[index]
-        size = int(hdr["sh_size"])  # type: ignore[index]
+        kind = sec["sh_type"]
+        size = int(sec["sh_size"])
     except (KeyError, TypeError):
         return False
     return kind == "SHT_PROGBITS" and size >= 4096 and not name.startswith(_NOT_DATA)

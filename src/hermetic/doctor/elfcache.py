@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from hermetic.doctor.elf import ElfInfo, ElfProblem, VersionNeed, read_elf
 from hermetic.doctor.fatbin import FatbinInfo, read_fatbin
@@ -25,8 +26,8 @@ def default_cache_path() -> Path:
 class ElfCache:
     def __init__(self, path: Path | None):
         self.path = path
-        self._entries: dict[str, list] = {}
-        self._fatbins: dict[str, list] = {}
+        self._entries: dict[str, list[Any]] = {}
+        self._fatbins: dict[str, list[Any]] = {}
         self._dirty = False
         if path is not None:
             with contextlib.suppress(OSError, ValueError):
@@ -86,7 +87,7 @@ class ElfCache:
             )
 
 
-def _encode(info: ElfInfo | ElfProblem) -> dict:
+def _encode(info: ElfInfo | ElfProblem) -> dict[str, Any]:
     if isinstance(info, ElfProblem):
         return {"problem": info.reason}
     return {
@@ -105,7 +106,7 @@ def _encode(info: ElfInfo | ElfProblem) -> dict:
     }
 
 
-def _decode(path: str, d: dict) -> ElfInfo | ElfProblem:
+def _decode(path: str, d: dict[str, Any]) -> ElfInfo | ElfProblem:
     if "problem" in d:
         return ElfProblem(path, d["problem"])
     return ElfInfo(

@@ -87,7 +87,7 @@ class Resolver:
         self.platform_token = platform_token
         self._listing: dict[str, frozenset[str]] = {}
         self._ident: dict[str, tuple[int, int] | None] = {}
-        self._search_memo: dict[tuple, tuple[str | None, str]] = {}
+        self._search_memo: dict[tuple[object, ...], tuple[str | None, str]] = {}
 
     # -- the public part ---------------------------------------------------------------
     def closure(self, root: ElfInfo, host: ElfInfo | None = None) -> Closure:

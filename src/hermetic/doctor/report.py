@@ -10,6 +10,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hermetic.doctor.compat import RuntimeCheck
 from hermetic.doctor.driver import DriverInfo
@@ -73,7 +74,7 @@ class DoctorReport:
     def failed(self) -> bool:
         return has_error(self.findings)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data = {"schema": SCHEMA_VERSION, **data, "failed": self.failed}
         data["findings"] = [f.to_dict() for f in self.findings]

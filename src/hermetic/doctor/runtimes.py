@@ -112,7 +112,9 @@ def scan_runtimes(prefix: Path) -> tuple[Runtime, ...]:
     found += _conda_meta(prefix / "conda-meta")
     for sp in site_packages(prefix):
         found += _dist_infos(sp)
-        found += _framework_files(sp)
+        known = {(r.component, r.cuda, r.version) for r in found}
+        # torch/version.py repeats what torch's dist-info said: list the build once.
+        found += [r for r in _framework_files(sp) if (r.component, r.cuda, r.version) not in known]
     return tuple(dict.fromkeys(found))
 
 
