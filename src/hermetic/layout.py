@@ -18,10 +18,22 @@ from hermetic.errors import SpecError, UsageError
 
 HERMETIC_TOML = "hermetic.toml"
 PYPROJECT = "pyproject.toml"
+PIXI_TOML = "pixi.toml"
 ENV_YML = ("environment.yml", "environment.yaml")
-#: In one directory the first of these that holds a spec wins.
-MANIFEST_NAMES = (HERMETIC_TOML, PYPROJECT, *ENV_YML)
-LOOKED_FOR = f"{HERMETIC_TOML}, {PYPROJECT} with [tool.hermetic], or {' / '.join(ENV_YML)}"
+#: In one directory the first of these that holds a spec wins; a pyproject.toml counts with
+#: [tool.hermetic], and after pixi.toml with [tool.pixi] (pixi's own order).
+MANIFEST_CANDIDATES: tuple[tuple[str, str | None], ...] = (
+    (HERMETIC_TOML, None),
+    (PYPROJECT, "hermetic"),
+    (PIXI_TOML, None),
+    (PYPROJECT, "pixi"),
+    *((name, None) for name in ENV_YML),
+)
+MANIFEST_NAMES = tuple(dict.fromkeys(name for name, _ in MANIFEST_CANDIDATES))
+LOOKED_FOR = (
+    f"{HERMETIC_TOML}, {PYPROJECT} with [tool.hermetic] or [tool.pixi], {PIXI_TOML}, "
+    f"or {' / '.join(ENV_YML)}"
+)
 
 LOCK_NAME = "hermetic.lock"
 #: hermetic's own state in a project: environments and the project's config
@@ -60,8 +72,8 @@ class Layout:
         return env_prefix(self.root, name)
 
 
-def has_tool_hermetic(path: Path) -> bool:
-    """Whether a pyproject.toml has a [tool.hermetic] table (read cheaply, syntax errors too)."""
+def has_tool_table(path: Path, tool: str = "hermetic") -> bool:
+    """Whether a pyproject.toml has a `[tool.<tool>]` table (read cheaply, syntax errors too)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -70,16 +82,22 @@ def has_tool_hermetic(path: Path) -> bool:
         data = toml_loads(text)
     except Exception:
         # a broken file that means to be ours: let the reader report the syntax error
-        return re.search(r"^\s*\[\s*tool\s*\.\s*hermetic\s*[\].]", text, re.M) is not None
-    tool = data.get("tool")
-    return isinstance(tool, dict) and "hermetic" in tool
+        pattern = rf"^\s*\[\s*tool\s*\.\s*{re.escape(tool)}\s*[\].]"
+        return re.search(pattern, text, re.M) is not None
+    section = data.get("tool")
+    return isinstance(section, dict) and tool in section
+
+
+def has_tool_hermetic(path: Path) -> bool:
+    """Whether a pyproject.toml has a [tool.hermetic] table."""
+    return has_tool_table(path, "hermetic")
 
 
 def manifest_in(folder: Path) -> Path | None:
-    """The manifest of `folder` itself, if it has one (see `MANIFEST_NAMES` for the order)."""
-    for name in MANIFEST_NAMES:
+    """The manifest of `folder` itself, if it has one (see `MANIFEST_CANDIDATES` for the order)."""
+    for name, tool in MANIFEST_CANDIDATES:
         candidate = folder / name
-        if candidate.is_file() and (name != PYPROJECT or has_tool_hermetic(candidate)):
+        if candidate.is_file() and (tool is None or has_tool_table(candidate, tool)):
             return candidate
     return None
 
@@ -95,8 +113,8 @@ def find_manifest(start: Path) -> Path:
             return found
     raise SpecError(
         f"no manifest found in {start} or any parent directory (looked for {LOOKED_FOR})",
-        hint="create hermetic.toml, or convert a conda environment file with "
-        "`hermetic init --from environment.yml`",
+        hint="create hermetic.toml, or convert an existing file with "
+        "`hermetic init --from environment.yml` (or pixi.toml)",
     )
 
 

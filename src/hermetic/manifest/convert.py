@@ -14,16 +14,10 @@ from pathlib import Path
 
 from hermetic.errors import HermeticError, SpecError, UsageError
 from hermetic.manifest.envyml import Comments, EnvYml, parse_environment_yml
-from hermetic.manifest.load import (
-    ENV_YML,
-    HERMETIC_TOML,
-    PYPROJECT,
-    local_to_manifest,
-    read_text,
-    split_conda_spec,
-    split_pypi_requirement,
-)
+from hermetic.manifest.fields import local_to_manifest, read_text
+from hermetic.manifest.load import ENV_YML, HERMETIC_TOML, PYPROJECT
 from hermetic.manifest.model import PypiOptions, Spec
+from hermetic.manifest.requirements import split_conda_spec, split_pypi_requirement
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hermetic.errors import Location, SpecError, did_you_mean
-from hermetic.manifest.load import (
+from hermetic.manifest.fields import (
     Where,
     check_platform,
-    conda_from_string,
-    default_platforms,
     describe,
     is_url,
-    pypi_from_string,
     read_text,
     resolve_channel,
     resolve_path,
@@ -39,6 +36,8 @@ from hermetic.manifest.model import (
     PypiOptions,
     Spec,
 )
+from hermetic.manifest.requirements import conda_from_string, pypi_from_string
+from hermetic.platform import default_platforms
 
 ENV_KEYS = ("name", "channels", "dependencies", "platforms", "variables", "prefix")
 

@@ -9,6 +9,7 @@ to the default's, a feature's `platforms` narrows the environment's platforms.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from hermetic.errors import Location, UsageError, did_you_mean
 
@@ -31,6 +32,7 @@ class PypiDependency:
     name: str  # normalized (PEP 503)
     requirement: str
     location: Location | None = field(default=None, compare=False)
+    editable: bool = False  # a local path installed in development mode (pixi's `editable`)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,45 @@ class Activation:
 
 
 @dataclass(frozen=True)
+class SpecWarning:
+    """Something a reader accepted but the user should know: a key of another tool not yet
+    supported, a pip line that cannot be locked. Readers collect these; the CLI shows them."""
+
+    message: str
+    location: Location | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        head = f"{self.location}: {self.message}" if self.location else self.message
+        return f"{head}\n  hint: {self.hint}" if self.hint else head
+
+
+@dataclass(frozen=True)
+class TaskDependency:
+    """One entry of a task's `depends-on`: another task, maybe in another environment."""
+
+    task: str
+    environment: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A named command, pixi's `[tasks]`: `hermetic run NAME` runs its dependencies, then it.
+
+    `cmd` is run by the shell (`sh -c`, `cmd /c` on Windows) so pipes and `&&` work as in
+    pixi; a task without `cmd` is an alias that only runs its `depends-on`.
+    """
+
+    name: str
+    cmd: str | None = None
+    depends_on: tuple[TaskDependency, ...] = ()
+    cwd: str | None = None  # absolute (relative ones are taken from the manifest's dir)
+    env: tuple[tuple[str, str], ...] = ()
+    description: str | None = None
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class Target:
     """Per-platform additions: `[target.<platform>]`."""
 
@@ -104,6 +145,7 @@ class Target:
     dependencies: tuple[CondaDependency, ...] = ()
     pypi_dependencies: tuple[PypiDependency, ...] = ()
     activation: Activation = Activation()
+    tasks: tuple[Task, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +159,8 @@ class Feature:
     activation: Activation = Activation()
     targets: tuple[Target, ...] = ()
     location: Location | None = field(default=None, compare=False)
+    tasks: tuple[Task, ...] = ()
+    pypi_options: PypiOptions | None = None  # pixi's per-feature [feature.x.pypi-options]
 
 
 @dataclass(frozen=True)
@@ -126,10 +170,24 @@ class Policy:
     allowed_channels: tuple[str, ...] = ("conda-forge",)
     forbidden_channels: tuple[str, ...] = ("defaults", "anaconda", "main", "r", "msys2", "free")
     strict_channel_priority: bool = True
-    require_python_pin: bool = True
+    require_python_pin: bool = True  # python-not-pinned is a warning; this turns it off
     allow_conda_pypi_duplicates: bool = False
     warn_bundled_native_libs: bool = True
     ignore: tuple[str, ...] = ()  # rule ids to skip
+    # where the policy was written: (file, line of the table, how its keys are spelled there)
+    source: PolicySource | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """Where a policy's keys live, so a finding can name the exact key to change."""
+
+    path: str
+    table: str  # "[tool.hermetic.policy]", "[policy]", "policy:" (environment.yml)
+    lines: tuple[tuple[str, int], ...] = ()  # key -> line
+
+    def line(self, key: str) -> int | None:
+        return dict(self.lines).get(key)
 
 
 @dataclass(frozen=True)
@@ -137,6 +195,8 @@ class EnvironmentDecl:
     name: str
     features: tuple[str, ...]
     location: Location | None = field(default=None, compare=False)
+    solve_group: str | None = None  # environments of one group are solved together
+    no_default_feature: bool = False  # the default feature is left out
 
 
 @dataclass(frozen=True)
@@ -153,6 +213,7 @@ class Environment:
     _pypi_dependencies: tuple[PypiDependency, ...]
     _activation: Activation
     _targets: tuple[Target, ...]
+    solve_group: str | None = None
 
     def conda_dependencies(self, platform: str) -> tuple[CondaDependency, ...]:
         deps = self._dependencies + tuple(
@@ -188,6 +249,8 @@ class Spec:
     policy: Policy = Policy()
     # conda name -> PyPI name, or "" when the conda package is no Python distribution
     pypi_mapping: tuple[tuple[str, str], ...] = ()
+    # what the reader accepted with a warning; not part of what the spec means
+    warnings: tuple[SpecWarning, ...] = field(default=(), compare=False)
 
     @property
     def default_feature(self) -> Feature:
@@ -216,7 +279,9 @@ class Spec:
 
 
 def compose(spec: Spec, decl: EnvironmentDecl) -> Environment:
-    feats = [spec.default_feature] + [spec.feature(n) for n in decl.features if n != DEFAULT]
+    feats = ([] if decl.no_default_feature else [spec.default_feature]) + [
+        spec.feature(n) for n in decl.features if n != DEFAULT
+    ]
     channels: tuple[str, ...] = ()
     platforms = spec.platforms
     sysreq = SystemRequirements()
@@ -227,7 +292,12 @@ def compose(spec: Spec, decl: EnvironmentDecl) -> Environment:
     # Features listed later take precedence for channels, like pixi: their channels come first.
     for f in feats:
         channels = _unique(f.channels + channels) if f is not feats[0] else f.channels
+    if not channels:  # no-default-feature with features that name no channels: the workspace's
+        channels = spec.default_feature.channels
+    pypi_options = spec.pypi_options
     for f in feats:
+        if f.pypi_options is not None:
+            pypi_options = pypi_options.merged(f.pypi_options)
         if f.platforms is not None:
             platforms = tuple(p for p in platforms if p in f.platforms)
         sysreq = sysreq.merged(f.system_requirements)
@@ -247,11 +317,12 @@ def compose(spec: Spec, decl: EnvironmentDecl) -> Environment:
         channels=channels,
         platforms=platforms,
         system_requirements=sysreq,
-        pypi_options=spec.pypi_options,
+        pypi_options=pypi_options,
         _dependencies=deps,
         _pypi_dependencies=pdeps,
         _activation=act,
         _targets=targets,
+        solve_group=decl.solve_group,
     )
 
 
@@ -259,9 +330,12 @@ def _unique(items: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def _last_wins(deps):  # type: ignore[no-untyped-def]
+_Dep = TypeVar("_Dep", CondaDependency, PypiDependency)
+
+
+def _last_wins(deps: tuple[_Dep, ...]) -> tuple[_Dep, ...]:
     """Later declarations of a name replace earlier ones (a feature overriding the default)."""
-    by_name: dict[str, object] = {}
+    by_name: dict[str, _Dep] = {}
     for d in deps:
         by_name.pop(d.name, None)
         by_name[d.name] = d
