@@ -14,8 +14,8 @@ from hermetic.cli.common import exit_with, manifest_option
 @click.option("--json", "as_json", is_flag=True, help="Findings as JSON on stdout.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
 def command(manifest, as_json: bool, strict: bool) -> None:
+    from hermetic.cli.common import load_spec
     from hermetic.layout import find_project
-    from hermetic.manifest.load import load_spec
     from hermetic.policy import lint
 
     project = find_project(manifest)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hermetic.errors import EXIT_FAILED, EXIT_USAGE, HermeticError
+from hermetic.manifest.model import Spec
 
 
 def run_cli(group: click.Group) -> int:
@@ -62,3 +63,13 @@ manifest_option = click.option(
     default=None,
     help="pyproject.toml, hermetic.toml or environment.yml (default: found from the current dir).",
 )
+
+
+def load_spec(path: Path) -> Spec:
+    """The spec of the manifest at `path`, what its reader accepted with a warning shown."""
+    from hermetic.manifest.load import load_spec as read_spec
+
+    spec = read_spec(path)
+    for warning in spec.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    return spec

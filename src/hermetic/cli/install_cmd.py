@@ -28,9 +28,9 @@ def say(message: str) -> None:
 
 def ensure(manifest, environment: str, frozen: bool, locked: bool, quiet_when_done: bool = True):
     """Find the project, install the environment if needed; returns (project, spec, result)."""
+    from hermetic.cli.common import load_spec
     from hermetic.env.install import Mode, ensure_environment
     from hermetic.layout import find_project
-    from hermetic.manifest.load import load_spec
 
     if frozen and locked:
         raise click.UsageError("--frozen and --locked exclude each other")

@@ -10,10 +10,10 @@ from hermetic.cli.install_cmd import environment_option
 
 def load(manifest, environment: str, platform: str | None):
     """(project, spec or None, lock, platform) for the read-only commands."""
+    from hermetic.cli.common import load_spec
     from hermetic.layout import find_project
     from hermetic.lock.export import pick_platform
     from hermetic.lock.read import load_lock
-    from hermetic.manifest.load import load_spec
 
     project = find_project(manifest)
     spec = load_spec(project.manifest)

@@ -20,8 +20,8 @@ from hermetic.cli.common import exit_with, manifest_option
 )
 @click.argument("packages", nargs=-1)
 def command(manifest, check: bool, update: bool, packages: tuple[str, ...]) -> None:
+    from hermetic.cli.common import load_spec
     from hermetic.layout import find_project
-    from hermetic.manifest.load import load_spec
 
     project = find_project(manifest)
     spec = load_spec(project.manifest)

@@ -75,6 +75,8 @@ def parse_toml(text: str, display: str) -> dict[str, Any]:
         line = int(m.group(1)) if m else None
         if m:
             msg = msg[: m.start()] + msg[m.end() :]
+        if " (at end of document)" in msg:  # the last line: where the reader gave up
+            line = max(1, len(text.splitlines()))
         msg = msg.replace(" (at end of document)", "").strip()
         raise SpecError(
             f"invalid TOML: {msg}",

@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 PIXI_ROOTS = ("workspace", "project")
-HERMETIC_SETTINGS = {"policy", "pypi-mapping"}  # what [tool.hermetic] adds to a pixi manifest
+OUR_KEYS_BESIDE_PIXI = {"policy", "pypi-mapping"}  # what [tool.hermetic] adds to a pixi manifest
 
 
 def load_spec(path: Path | None = None) -> Spec:
@@ -91,7 +91,7 @@ def is_pixi_manifest(path: Path) -> bool:
             return False
         # [tool.hermetic] beside [tool.pixi] may hold only hermetic's settings for it
         ours = tool.get("hermetic")
-        return not isinstance(ours, dict) or set(ours) <= HERMETIC_SETTINGS
+        return not isinstance(ours, dict) or set(ours) <= OUR_KEYS_BESIDE_PIXI
     # any other TOML file: pixi's when it has pixi's [workspace] or [project] with channels
     return any(
         isinstance(table, dict) and "channels" in table

@@ -140,14 +140,13 @@ class PixiReader(FeatureReader):
         ws_key = roots[0] if roots else None
         ws = self.table(root[ws_key], (ws_key,)) if ws_key else {}
         wk: Key = (ws_key,) if ws_key else ()
+        if "exclude-newer" in ws:
+            raise self.at(*wk, "exclude-newer").error(
+                "pixi's 'exclude-newer' is not supported: hermetic would lock newer packages",
+                hint="remove exclude-newer, or pin the versions you need in the dependencies",
+            )
         self.known_keys(ws, wk, WORKSPACE_KEYS + WORKSPACE_INFO, foreign=WORKSPACE_FOREIGN)
         self.channel_priority(ws, wk)
-        for key in ("exclude-newer",):
-            if key in ws:
-                raise self.at(*wk, key).error(
-                    f"pixi's {key!r} is not supported: hermetic would lock newer packages",
-                    hint=f"remove {key}, or pin the versions you need in the dependencies",
-                )
         name = self.optional_string(ws, wk, "name")
         if name is None and project is not None and isinstance(project.get("name"), str):
             name = project["name"]

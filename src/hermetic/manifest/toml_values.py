@@ -135,8 +135,9 @@ class TomlValues:
         """One warning naming every key of another tool this file uses that is not supported."""
         if not self.unsupported:
             return ()
-        first = self.unsupported[0][0]
-        named = list(dict.fromkeys(what for _, what in self.unsupported))
+        in_order = sorted(self.unsupported, key=lambda item: item[0].line or 0)
+        first = in_order[0][0]
+        named = list(dict.fromkeys(what for _, what in in_order))
         shown = ", ".join(named[:8]) + (f" and {len(named) - 8} more" if len(named) > 8 else "")
         lines = sorted({w.line for w, _ in self.unsupported if w.line})
         return (
