@@ -21,6 +21,8 @@ from pathlib import Path
 
 from hermetic.errors import Location, SpecError
 from hermetic.manifest.feature_table import (
+    FEATURE_KEYS,
+    TARGET_KEYS,
     FeatureReader,
     check_environments,
 )
@@ -45,18 +47,11 @@ from hermetic.manifest.toml_locator import Key
 from hermetic.manifest.toml_values import Table
 
 ROOTS = ("workspace", "project")
+# pixi's top level is its default feature, the workspace table, and the tables beside them
 TOP_KEYS = (
     *ROOTS,
-    "dependencies",
-    "pypi-dependencies",
-    "pypi-options",
-    "system-requirements",
-    "activation",
-    "target",
-    "tasks",
-    "feature",
-    "environments",
-    "tool",
+    *(k for k in FEATURE_KEYS if k not in ("channels", "platforms")),
+    *("pypi-options", "feature", "environments", "tool"),
 )
 TOP_FOREIGN = ("host-dependencies", "build-dependencies", "package", "constraints")
 WORKSPACE_KEYS = ("name", "channels", "platforms", "pypi-options", "channel-priority")
@@ -82,19 +77,7 @@ WORKSPACE_FOREIGN = (
     "target",
     "s3-options",
 )
-FEATURE_KEYS = (
-    "channels",
-    "platforms",
-    "dependencies",
-    "pypi-dependencies",
-    "pypi-options",
-    "system-requirements",
-    "activation",
-    "target",
-    "tasks",
-    "channel-priority",
-)
-TARGET_KEYS = ("dependencies", "pypi-dependencies", "activation", "tasks")
+PIXI_FEATURE_KEYS = (*FEATURE_KEYS, "pypi-options", "channel-priority")
 FEATURE_FOREIGN = ("host-dependencies", "build-dependencies")
 PYPI_OPTION_KEYS = ("index-url", "extra-index-urls", "find-links", "no-build")
 PYPI_OPTION_FOREIGN = ("no-build-isolation", "index-strategy", "prerelease-mode", "no-binary")
@@ -203,7 +186,7 @@ class PixiReader(FeatureReader):
     # -- what differs from hermetic's keys --
 
     def feature_keys(self, body: Table, keys: Key) -> None:
-        self.known_keys(body, keys, FEATURE_KEYS, foreign=FEATURE_FOREIGN)
+        self.known_keys(body, keys, PIXI_FEATURE_KEYS, foreign=FEATURE_FOREIGN)
         self.channel_priority(body, keys)
 
     def target_keys(self, body: Table, keys: Key) -> None:
