@@ -70,13 +70,20 @@ def busybox_rootfs(work: Path) -> Path | None:
 
 def push_rootfs(registry: str, repo: str, tag: str, rootfs: Path) -> str:
     buf = io.BytesIO()
+
+    def owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        if info.name.startswith("./home/hermetic"):  # the devcontainer CLI writes markers there
+            info.uid = info.gid = 1000
+        return info
+
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        tar.add(rootfs, arcname=".")
+        tar.add(rootfs, arcname=".", filter=owned)
     layer = buf.getvalue()
     config = {
         "architecture": "amd64",
         "os": "linux",
         "config": {"Cmd": ["sh"], "User": "1000:1000", "Env": ["PATH=/usr/bin:/bin"]},
+        "history": [{"created_by": "busybox-static rootfs (hermetic tests)"}],  # buildah needs it
         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
     }
     return push_manifest(registry, repo, tag, layer, config)
@@ -84,3 +91,10 @@ def push_rootfs(registry: str, repo: str, tag: str, rootfs: Path) -> str:
 
 def have_podman() -> bool:
     return all(shutil.which(t) for t in ("podman", "runc", "dpkg"))
+
+
+def podman(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(["podman", *args], env=env, capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args)}: {proc.returncode}\n{proc.stderr}")
+    return proc

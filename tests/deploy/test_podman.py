@@ -3,42 +3,18 @@ image pushed to a real registry and referenced by the digest `hermetic k8s` reso
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
-from containers import busybox_rootfs, have_podman, podman_env, push_rootfs
-from registry import free_port, start_registry
+from containers import have_podman, podman
+from registry import free_port
 
 from clirun import hermetic
 
 pytestmark = pytest.mark.skipif(not have_podman(), reason="podman/runc not installed (.ci/run)")
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("podman")
-    rootfs = busybox_rootfs(root / "image")
-    if rootfs is None:
-        pytest.skip("busybox-static could not be fetched from Debian")
-    proc, registry = start_registry(root / "registry")
-    try:
-        digest = push_rootfs(registry, "tiny", "1", rootfs)
-        yield registry, digest, podman_env(root / "podman", registry)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def podman(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["podman", *args], env=env, capture_output=True, text=True, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"podman {' '.join(args)}: {proc.returncode}\n{proc.stderr}")
-    return proc
 
 
 def project(tmp_path: Path) -> Path:
@@ -48,8 +24,8 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_job_runs_hardened_in_podman(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    registry, digest, env = setup
+def test_job_runs_hardened_in_podman(tiny_image, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    registry, digest, env = tiny_image
     script = (
         "echo uid=$(id -u); touch /tmp/ok && echo tmp-writable; "
         "touch /not-here 2>/dev/null || echo root-read-only"
@@ -98,8 +74,8 @@ def test_job_runs_hardened_in_podman(setup, tmp_path: Path) -> None:  # type: ig
         podman(env, "kube", "down", str(tmp_path / "pod.yaml"), check=False)
 
 
-def test_deployment_serves_on_its_port(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    registry, digest, env = setup
+def test_deployment_serves_on_its_port(tiny_image, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    registry, digest, env = tiny_image
     port = free_port()
     serve = f"echo hello-from-the-deployment > /tmp/index.html && exec httpd -f -p {port} -h /tmp"
     hermetic(
