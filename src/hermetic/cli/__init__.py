@@ -28,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "devcontainer": ("hermetic.cli.devcontainer_cmd", "Write .devcontainer/ for an environment."),
     "k8s": ("hermetic.cli.k8s_cmd", "Write Kubernetes manifests that run the image by digest."),
     "ci": ("hermetic.cli.ci_cmd", "Write a CI workflow: lock check, tests, image, digest."),
+    "pack": ("hermetic.cli.pack_cmd", "Write a relocatable archive of an environment."),
+    "unpack": ("hermetic.cli.unpack_cmd", "Check, extract and relocate a pack archive."),
+    "bundle": ("hermetic.cli.bundle_cmd", "Write an offline channel of an environment."),
     "tour": ("hermetic.cli.tour_cmd", "Run the whole pipeline on a bundled offline example."),
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from hermetic.cli.common import manifest_option
@@ -88,5 +90,16 @@ def render_install(result, err: bool = False) -> None:  # hermetic.env.install.I
 @environment_option
 @frozen_option
 @locked_option
-def command(manifest, environment: str, frozen: bool, locked: bool) -> None:
+@click.option(
+    "--bundle",
+    "bundle_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Install from a `hermetic bundle` directory only (offline, sha256-checked).",
+)
+def command(manifest, environment: str, frozen: bool, locked: bool, bundle_dir) -> None:
+    if bundle_dir is not None:
+        from hermetic.pack.run import install_from_bundle
+
+        render_install(install_from_bundle(bundle_dir, environment))
+        return
     ensure(manifest, environment, frozen, locked, quiet_when_done=False)

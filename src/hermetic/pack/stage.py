@@ -1,0 +1,166 @@
+"""The locked artifacts of one environment × platform, fetched and verified.
+
+Conda packages take the path `hermetic install` takes: the cache entries are checked by
+`hermetic.env.verify.prepare_cache` (a local archive against the lock's sha256, an extracted
+entry against its paths.json), then rattler links the records into a throwaway staging
+prefix, for the target platform, without running link scripts. The staging prefix is where
+rattler's own layout (noarch python paths, entry points, conda-meta) is read from; the
+archive never takes a byte from it that depends on its path (see `layout.py`).
+
+PyPI wheels are fetched into `<cache>/wheels/<sha256>/` (local files are read in place) and
+checked against the lock's sha256; nothing of theirs runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from hermetic.env.verify import entry_name, prepare_cache, stamp_entries
+from hermetic.errors import HermeticError, LockError
+from hermetic.fs import sha256_file
+from hermetic.lock.model import PypiArtifact
+
+
+@dataclass(frozen=True)
+class StagedEnv:
+    platform: str
+    records: tuple[Any, ...]  # rattler.RepoDataRecord, sorted by name
+    pypi: tuple[PypiArtifact, ...]
+    wheels: tuple[Path, ...]  # verified wheel files, in `pypi` order
+    prefix: Path  # the staging prefix (deleted when the context exits)
+    cache: Path
+
+    def cache_entry(self, record: Any) -> Path:
+        return self.cache / entry_name(record)
+
+    @property
+    def python_xy(self) -> str | None:
+        for r in self.records:
+            if r.name.normalized == "python":
+                v = str(r.version).split(".")
+                return f"{v[0]}.{v[1]}"
+        return None
+
+
+@contextmanager
+def staged(
+    records: list[Any], pypi: tuple[PypiArtifact, ...], platform: str, cache: Path
+) -> Iterator[StagedEnv]:
+    """Fetch and verify everything, link the conda part into a staging prefix."""
+    if platform.startswith("win-"):
+        raise HermeticError(
+            f"packing for {platform} is not supported: a Windows environment needs .exe entry "
+            "point launchers and a batch relocation script",
+            hint="pack for a linux-* or osx-* platform",
+        )
+    cache = Path(cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    wheels = tuple(fetch_wheel(p, cache) for p in pypi)
+    if pypi and not any(r.name.normalized == "python" for r in records):
+        raise LockError(
+            "the environment has PyPI packages but no conda python to install them into",
+            hint="add python to the conda dependencies and run `hermetic lock`",
+        )
+    with tempfile.TemporaryDirectory(prefix="hermetic-pack-") as tmp:
+        prefix = Path(tmp) / "p"
+        prefix.mkdir()
+        plan = prepare_cache(records, cache)
+        _link(records, prefix, cache, platform)
+        stamp_entries(plan.to_fetch, cache)
+        yield StagedEnv(
+            platform=platform,
+            records=tuple(sorted(records, key=lambda r: r.name.normalized)),
+            pypi=pypi,
+            wheels=wheels,
+            prefix=prefix,
+            cache=cache,
+        )
+
+
+def _link(records: list[Any], prefix: Path, cache: Path, platform: str) -> None:
+    from rattler import Platform
+    from rattler.install import install
+
+    try:
+        asyncio.run(
+            install(
+                records,
+                target_prefix=str(prefix),
+                cache_dir=cache,
+                platform=Platform(platform),
+                execute_link_scripts=False,
+                show_progress=False,
+            )
+        )
+    except Exception as exc:
+        raise HermeticError(f"fetching the locked conda packages failed:\n{exc}") from None
+
+
+def fetch_wheel(package: PypiArtifact, cache: Path) -> Path:
+    """The verified wheel file of `package` (downloaded once into the cache)."""
+    if not package.sha256:
+        raise LockError(
+            f"PyPI package {package.name} {package.version} has no sha256 in the lock",
+            hint="re-create the lock with `hermetic lock`",
+        )
+    name = unquote(urlparse(package.url).path).rsplit("/", 1)[-1]
+    if not name.endswith(".whl"):
+        raise HermeticError(
+            f"PyPI package {package.name} {package.version} is locked as {name}, not a wheel: "
+            "a pack installs without running code, so it needs wheels",
+            hint="ask for a wheel (e.g. `only-binary`), or build one and lock it",
+        )
+    if package.url.startswith("file://") or package.url.startswith("/"):
+        path = (
+            Path(unquote(urlparse(package.url).path)) if "://" in package.url else Path(package.url)
+        )
+        _check_sha(path, package)
+        return path
+    target = cache / "wheels" / package.sha256 / name
+    if target.is_file() and sha256_file(target) == package.sha256:
+        return target
+    _download(package.url, target)
+    _check_sha(target, package)
+    return target
+
+
+def _download(url: str, target: Path) -> None:
+    import httpx
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as resp:
+            resp.raise_for_status()
+            with open(tmp, "wb") as f:
+                for chunk in resp.iter_bytes(1 << 20):
+                    f.write(chunk)
+        os.replace(tmp, target)
+    except httpx.HTTPError as exc:
+        raise HermeticError(f"cannot download {target.name}: {exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _check_sha(path: Path, package: PypiArtifact) -> None:
+    try:
+        actual = sha256_file(path)
+    except OSError as exc:
+        raise LockError(
+            f"{package.name} {package.version}: cannot read {path} ({exc.strerror})",
+            hint="was the wheelhouse moved? re-create it, or re-lock with `hermetic lock`",
+        ) from None
+    if actual != package.sha256:
+        raise LockError(
+            f"{package.name} {package.version}: {path} does not match the lock "
+            f"(sha256 {actual}, the lock has {package.sha256})",
+            hint="the artifact changed since it was locked; restore it or re-lock on purpose",
+        )
