@@ -1,10 +1,12 @@
-"""Benchmark: `hermetic doctor` on an env of >= 2,000 ELF files, cold and warm, against ldd.
+"""Benchmark: `hermetic doctor`, cold and warm, against ldd over the same files.
 
-Builds a few libraries with gcc (a small dependency chain), hardlinks an extension module
-that needs them 2,000 times under different names across package dirs, then times:
-  - doctor cold (empty ELF cache) and warm (second run, cache filled),
-  - `ldd` run over the very same files, one after the other.
-Usage: python bench/bench_doctor.py [--files 2000] [--keep DIR]
+Default: builds a few libraries with gcc (a small dependency chain), hardlinks an extension
+module that needs them 2,000 times under different names across package dirs, then times
+doctor cold (empty ELF cache) and warm (cache filled), and `ldd` over the very same files.
+
+--prefix ENV: the same on a real env (e.g. the 5 GB torch venv of bench/doctor_real_torch.sh),
+plus the warm `hermetic doctor` command as a user runs it (process start included).
+Usage: python bench/bench_doctor.py [--files 2000] [--keep DIR] [--prefix ENV]
 """
 
 from __future__ import annotations
@@ -17,11 +19,39 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from doctor_fixtures import build_exe, build_lib
-
 from hermetic.doctor import DoctorOptions, run_doctor
+from hermetic.doctor.envscan import scan_env
+
+
+def build_lib(out: Path, deps: tuple[Path, ...] = (), runpath: str | None = None) -> Path:
+    """A shared library (or, with main=True via build_exe, a program) linked to `deps`."""
+    return _gcc(
+        out,
+        ["-shared", "-fPIC", f"-Wl,-soname,{out.name}"],
+        deps,
+        runpath,
+        "int f(void){return 0;}",
+    )
+
+
+def build_exe(out: Path, deps: tuple[Path, ...] = (), runpath: str | None = None) -> Path:
+    return _gcc(out, [], deps, runpath, "int main(void){return 0;}")
+
+
+def _gcc(
+    out: Path, flags: list[str], deps: tuple[Path, ...], runpath: str | None, body: str
+) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = out.with_name(out.name + ".c")
+    src.write_text(body + "\n")
+    cmd = ["gcc", *flags, "-o", str(out), str(src), "-Wl,--no-as-needed"]
+    for dep in deps:
+        cmd += [f"-L{dep.parent}", f"-l:{dep.name}"]
+    if runpath:
+        cmd.append(f"-Wl,--enable-new-dtags,-rpath,{runpath}")
+    subprocess.run(cmd, check=True, capture_output=True)
+    src.unlink()
+    return out
 
 
 def build_env(root: Path, n_files: int) -> tuple[Path, list[Path]]:
@@ -55,7 +85,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=2000)
     ap.add_argument("--keep", type=Path, default=None)
+    ap.add_argument("--prefix", type=Path, default=None, help="a real env to measure instead")
     args = ap.parse_args()
+    if args.prefix is not None:
+        real_env(args.prefix)
+        return
     root = args.keep or Path(tempfile.mkdtemp(prefix="hermetic-bench-"))
     env, files = build_env(root, args.files)
     cache = root / "doctor-cache.json"
@@ -80,6 +114,48 @@ def main() -> None:
     print(f"doctor warm: {warm:.2f} s (best of 3: {', '.join(f'{w:.2f}' for w in warm_runs)})")
     print(f"ldd over the same files: {ldd:.2f} s")
     print(f"ratio ldd / doctor warm: {ldd / warm:.1f}x  (doctor warm target: <= 2 s)")
+
+
+def real_env(prefix: Path) -> None:
+    cache = Path(tempfile.mkdtemp(prefix="hermetic-bench-cache-")) / "doctor-cache.json"
+    opts = DoctorOptions(prefix=prefix, cache=cache, environ={}, ld_library_path=())
+    cold = timed(lambda: run_doctor(opts))
+    warm_runs = [timed(lambda: run_doctor(opts)) for _ in range(3)]
+    report = run_doctor(opts)
+    hermetic = Path(sys.executable).with_name("hermetic")
+    env = {**os.environ, "HERMETIC_CACHE_DIR": str(cache.parent)}
+    cli = [
+        timed(
+            lambda: subprocess.run(
+                [hermetic, "doctor", "--prefix", str(prefix), "--json"],
+                capture_output=True,
+                env=env,
+            )
+        )
+        for _ in range(3)
+    ]
+    files = scan_env(str(prefix)).elf
+    env_vars = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    ldd = timed(
+        lambda: [subprocess.run(["ldd", f], capture_output=True, env=env_vars) for f in files]
+    )
+    size = sum(f.stat().st_size for f in prefix.rglob("*") if f.is_file() and not f.is_symlink())
+    print(
+        f"env: {prefix} ({size / 1e9:.1f} GB, {report.stats.elf_files} ELF files, "
+        f"{report.stats.reachable} loaded by its modules and programs)"
+    )
+    print(
+        f"findings: {len(report.findings)} ({sum(f.severity == 'error' for f in report.findings)} errors)"
+    )
+    print(f"doctor cold (empty cache, in process): {cold:.2f} s  (target < 5 s)")
+    print(f"doctor warm (in process, best of 3): {min(warm_runs):.2f} s")
+    print(
+        f"`hermetic doctor --json` warm, process included (best of 3): {min(cli):.2f} s  (target < 1 s)"
+    )
+    print(
+        f"ldd over the same files: {ldd:.2f} s -> ldd / doctor cold = {ldd / cold:.1f}x, "
+        f"ldd / doctor warm = {ldd / min(warm_runs):.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import os
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
 
 FATBIN_MAGIC = 0xBA55ED50
 _MAGIC_BYTES = struct.pack("<I", FATBIN_MAGIC)
@@ -62,16 +61,20 @@ def read_fatbin(path: str, sections: Iterable[tuple[str, int, int]]) -> FatbinIn
     try:
         with open(path, "rb") as fh:
             file_size = os.fstat(fh.fileno()).st_size
-            for name, offset, size in sections:
-                if name == ".nv_fatbin":
-                    n, problem = _walk(fh, offset, size, sass, ptx)
-                    containers += n
-                elif size >= _CONTAINER.size + 64:
-                    n = _search(fh, offset, size, sass, ptx)
-                    containers += n
-                    outside += n
-    except OSError as exc:
-        return FatbinInfo((), (), 0, f"cannot read: {exc.strerror or exc}")
+            if file_size == 0:
+                return FatbinInfo((), (), 0, "empty file")
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                for name, offset, size in sections:
+                    end = min(offset + size, file_size)
+                    if name == ".nv_fatbin":
+                        n, problem = _walk(mm, offset, end, sass, ptx)
+                        containers += n
+                    elif end - offset >= _CONTAINER.size + 64:
+                        n = _search(mm, offset, end, sass, ptx)
+                        containers += n
+                        outside += n
+    except (OSError, ValueError) as exc:
+        return FatbinInfo((), (), 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
     # cuFFT-like: a big library whose .nv_fatbin holds one container for one architecture,
     # with the real code elsewhere (or somewhere this reader does not know): unknown coverage.
     stub = outside == 0 and containers == 1 and len(sass | ptx) <= 1 and file_size > STUB_MIN_FILE
@@ -86,17 +89,13 @@ def read_fatbin(path: str, sections: Iterable[tuple[str, int, int]]) -> FatbinIn
 
 
 def _entries(
-    fh: BinaryIO, start: int, stop: int, sass: set[str], ptx: set[str], *, strict: bool
+    mm: mmap.mmap, start: int, stop: int, sass: set[str], ptx: set[str], *, strict: bool
 ) -> bool:
     """Read the entries of one container; False when they do not look like entries."""
     entry = start
     seen = 0
-    while entry + 64 <= stop:
-        fh.seek(entry)
-        raw = fh.read(_ENTRY.size)
-        if len(raw) < _ENTRY.size:
-            return seen > 0 or not strict
-        kind, _v, ehsize, payload, arch, flags = _ENTRY.unpack(raw)
+    while entry + _ENTRY.size <= stop:
+        kind, _v, ehsize, payload, arch, flags = _ENTRY.unpack_from(mm, entry)
         if ehsize == 0:
             break
         if strict and (ehsize < 64 or ehsize > 512 or kind not in (1, 2, 0x10) or arch > 1000):
@@ -110,55 +109,48 @@ def _entries(
             sass.add(code)
         seen += 1
         entry += ehsize + payload
-    return True
+    return seen > 0 or not strict
 
 
 def _walk(
-    fh: BinaryIO, offset: int, size: int, sass: set[str], ptx: set[str]
+    mm: mmap.mmap, offset: int, end: int, sass: set[str], ptx: set[str]
 ) -> tuple[int, str | None]:
-    end = offset + size
     pos = offset
     containers = 0
     while pos + _CONTAINER.size <= end and containers < MAX_CONTAINERS:
-        fh.seek(pos)
-        head = fh.read(_CONTAINER.size)
-        if len(head) < _CONTAINER.size:
-            return containers, "truncated fatbin container header"
-        magic, _version, hsize, body = _CONTAINER.unpack(head)
+        magic, _version, hsize, body = _CONTAINER.unpack_from(mm, pos)
         if magic != FATBIN_MAGIC:
             # Containers are 8-aligned; a zero word is padding, anything else is damage.
-            if head[:8] == b"\0" * 8:
+            if mm[pos : pos + 8] == b"\0" * 8:
                 pos += 8
                 continue
             return containers, f"bad fatbin magic 0x{magic:08x} at section offset {pos - offset}"
         containers += 1
         stop = min(pos + hsize + body, end)
-        _entries(fh, pos + hsize, stop, sass, ptx, strict=False)
+        _entries(mm, pos + hsize, stop, sass, ptx, strict=False)
         if pos + hsize + body > end:
             return containers, "fatbin container runs past the end of its section"
         pos = pos + hsize + body
     return containers, None
 
 
-def _search(fh: BinaryIO, offset: int, size: int, sass: set[str], ptx: set[str]) -> int:
+def _search(mm: mmap.mmap, offset: int, end: int, sass: set[str], ptx: set[str]) -> int:
     """Containers anywhere in a section: find the magic, validate the header and entries."""
     found = 0
-    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        end = offset + size
-        pos = offset
-        while found < MAX_CONTAINERS:
-            i = mm.find(_MAGIC_BYTES, pos, end)
-            if i < 0 or i + _CONTAINER.size > end:
-                break
-            _magic, version, hsize, body = _CONTAINER.unpack_from(mm, i)
-            if version != 1 or hsize != 16 or body < 64 or i + hsize + body > end:
-                pos = i + 4
-                continue
-            if _entries(fh, i + hsize, i + hsize + body, sass, ptx, strict=True):
-                found += 1
-                pos = i + hsize + body
-            else:
-                pos = i + 4
+    pos = offset
+    while found < MAX_CONTAINERS:
+        i = mm.find(_MAGIC_BYTES, pos, end)
+        if i < 0 or i + _CONTAINER.size > end:
+            break
+        _magic, version, hsize, body = _CONTAINER.unpack_from(mm, i)
+        if version != 1 or hsize != 16 or body < 64 or i + hsize + body > end:
+            pos = i + 4
+            continue
+        if _entries(mm, i + hsize, i + hsize + body, sass, ptx, strict=True):
+            found += 1
+            pos = i + hsize + body
+        else:
+            pos = i + 4
     return found
 
 
