@@ -8,6 +8,7 @@ library mismatch. Only NVML (the driver) is stood in for.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -304,3 +305,47 @@ def test_html_overview_in_a_real_browser(tmp_path: Path) -> None:
     assert dom.count('class="node"') == 3  # libtorch_cuda, cudart, cublas: once each
     assert "libc.so.6" not in dom.split('id="graph"', 1)[1]  # glibc hidden
     assert "/../" not in dom.split('id="graph"', 1)[1]  # real paths: one node per file
+
+
+def test_cli_shows_the_verdict_first(tmp_path: Path) -> None:
+    from clirun import hermetic
+
+    env = torch_venv(tmp_path)
+    cache = {"HERMETIC_CACHE_DIR": str(tmp_path / "cache"), "CUDA_VISIBLE_DEVICES": "0"}
+    args = ("doctor", "--prefix", str(env), "--gpu", "sm_90")
+    bad = hermetic(*args, "--driver", "535.104.05", cwd=tmp_path, env=cache, check=1)
+    out = bad.stdout
+    assert out.index("Verdict") < out.index("Driver") < out.index("Findings")
+    assert "FAILS" in out and "torch.cuda.is_available() will be False" in out
+    assert "cudart     13.0.96" in out  # the load map, with the wheel's version
+    good = hermetic(*args, "--driver", "580.95.05", "--json", cwd=tmp_path, env=cache, check=0)
+    data = json.loads(good.stdout)
+    assert data["verdicts"][0]["status"] == "ok" and data["failed"] is False
+    assert all(f["severity"] != "error" for f in data["findings"])
+
+
+def test_jax_with_its_cuda_plugin(tmp_path: Path) -> None:
+    env = tmp_path / "venv"
+    sp = env / PY
+    (sp / "jaxlib").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (sp / "jaxlib/version.py").write_text('_version = "0.7.2"\n')
+    dist(sp, "jaxlib", "0.7.2", ["jaxlib/version.py"])
+    dist(sp, "jax_cuda12_plugin", "0.7.2", [])
+    dist(sp, "nvidia_cuda_runtime_cu12", "12.9.79", ["nvidia/cuda_runtime/lib/libcudart.so.12"])
+    cudart = build_lib(sp / "nvidia/cuda_runtime/lib/libcudart.so.12")
+    plugin = build_lib(
+        sp / "jax_plugins/xla_cuda12/xla_cuda_plugin.so",
+        deps=(cudart,),
+        runpath="$ORIGIN/../../nvidia/cuda_runtime/lib",
+    )
+    add_section(plugin, ".nv_fatbin", fatbin_for(80, 90))
+    build_lib(
+        sp / f"jaxlib/_jax.{EXT}", deps=(plugin,), runpath="$ORIGIN/../jax_plugins/xla_cuda12"
+    )
+    report = doctor(env, driver="470.82.01", gpu="sm_80")
+    v = report.verdicts[0]
+    assert v.framework == "jax" and v.status == "fails"
+    assert "jax.devices('gpu') will raise" in v.text and "a GPU in sm_80…sm_90" in v.text
+    assert [lib.component for lib in v.loads] == ["cudart"]
+    assert doctor(env, driver="575.51.03", gpu="sm_90").verdicts[0].status == "ok"

@@ -159,11 +159,17 @@ def render(report: DoctorReport, html_path: Path | None) -> None:
     d = report.driver
     if not d.present:
         con.print("No NVIDIA driver on this machine (no NVML, no /proc/driver/nvidia, no libcuda).")
+        for note in d.notes:
+            con.print(f"  [dim]{escape(note)}[/]")
     else:
         con.print(
             f"driver {d.version or 'version unknown'} · supports CUDA ≤ {d.cuda or '?'} "
             f"· from {d.source}"
         )
+        if d.nvml_error and d.source != "what-if":
+            con.print(f"  NVML: {escape(d.nvml_error)}")
+        if d.libcuda_version and d.source != "what-if":
+            con.print(f"  system libcuda.so.{escape(d.libcuda_version)}")
     for g in d.gpus:
         cc = (
             f"compute capability {g.compute_capability[0]}.{g.compute_capability[1]} ({g.sm})"

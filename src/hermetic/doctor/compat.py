@@ -57,7 +57,8 @@ def check_runtimes(
     needs: dict[str, list[str]] = {}
     for r in runtimes:
         if r.cuda and r.component in DECIDING and not r.major_only:
-            needs.setdefault(r.cuda, []).append(f"{r.package} {r.version}")
+            label = r.component if r.source == "file" else r.package
+            needs.setdefault(r.cuda, []).append(f"{label} {r.version}")
     compat = [r for r in runtimes if r.component == "cuda-compat" and r.cuda]
     checks: list[RuntimeCheck] = []
     findings: list[Finding] = []
@@ -124,16 +125,16 @@ def remedy_for_driver(cuda: str, driver: DriverInfo, installer: str) -> str:
         arch = min(c[0] * 10 + c[1] for c in archs) if archs else None
         index = pytorch_index_for_driver(driver.version or "0", arch)
         fit = (
-            f"`pip install torch --index-url {pytorch_index_url(index)}` (CUDA "
+            f"run `pip install torch --index-url {pytorch_index_url(index)}` (CUDA "
             f"{PYTORCH_INDEXES[index]}, the newest PyTorch build driver {driver.version} runs)"
             if index
-            else "a build for an older CUDA"
+            else "install a build for an older CUDA"
         )
     else:
         return (
             f"upgrade the driver to {need}, or pin `cuda-version<={have}` in the spec and re-lock"
         )
-    return f"upgrade the driver to {need}, or install {fit}"
+    return f"upgrade the driver to {need}, or {fit}"
 
 
 def _driver_finding(
