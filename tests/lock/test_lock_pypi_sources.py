@@ -286,3 +286,63 @@ def test_metadata_of_a_remote_wheel_comes_from_pep658_and_is_cached(tmp_path, mo
     finally:
         server.shutdown()
     assert hits == ["/far-1.0-py3-none-any.whl.metadata"]
+
+
+@pytest.mark.parametrize("version", [6, 7])
+def test_adopt_a_pixi_lock_with_pypi_entries(tmp_path, conda_channel, wheelhouse, version):
+    """A pixi.lock beside the manifest is the previous lock: its conda and PyPI pins stay."""
+    pinned = write_project(
+        tmp_path / "pinned",
+        conda_channel,
+        wheelhouse,
+        deps='python = "*"\nlibtiny = "==0.9"',
+        pypi='pynum = "==1.5"\nhellowheel = "*"',
+    )
+    hermetic("lock", cwd=pinned)
+    text = (pinned / "hermetic.lock").read_text()
+    body = text[: text.index("\nhermetic:\n") + 1]  # pixi writes no hermetic: block
+    body = body.replace("version: 7\n", f"version: {version}\n", 1)
+    # pixi records the package index of each environment
+    body = body.replace(
+        "    packages:\n", "    indexes:\n    - https://pypi.org/simple\n    packages:\n", 1
+    )
+    assert "  sha256: " in body and "- pypi: " in body
+
+    loose = write_project(
+        tmp_path / "loose",
+        conda_channel,
+        wheelhouse,
+        deps='python = "*"\nlibtiny = "*"',
+        pypi='pynum = "*"\nhellowheel = "*"',
+    )
+    hermetic("lock", cwd=loose)  # a fresh lock takes the newest
+    fresh = load_lock(loose / "hermetic.lock")
+    assert {r.name.normalized: str(r.version) for r in fresh.conda_records("default", "linux-64")}[
+        "libtiny"
+    ] == "1.0"
+    assert pypi_entries(loose)["pynum"].version == "2.0"
+
+    (loose / "hermetic.lock").unlink()
+    (loose / "pixi.lock").write_text(body)
+    proc = hermetic("lock", cwd=loose)
+    assert "pixi.lock" in proc.stdout + proc.stderr
+    adopted = load_lock(loose / "hermetic.lock")
+    conda = {
+        r.name.normalized: str(r.version) for r in adopted.conda_records("default", "linux-64")
+    }
+    assert conda["libtiny"] == "0.9"
+    assert pypi_entries(loose)["pynum"].version == "1.5"
+    assert (loose / "pixi.lock").read_text() == body  # the other tool's file is left alone
+
+    # a spec that no longer allows the pin wins over it
+    (loose / "hermetic.lock").unlink()
+    (loose / "hermetic.toml").write_text(
+        (loose / "hermetic.toml").read_text().replace('pynum = "*"', 'pynum = ">=2"')
+    )
+    hermetic("lock", cwd=loose)
+    assert pypi_entries(loose)["pynum"].version == "2.0"
+    conda = {
+        r.name.normalized: str(r.version)
+        for r in load_lock(loose / "hermetic.lock").conda_records("default", "linux-64")
+    }
+    assert conda["libtiny"] == "0.9"

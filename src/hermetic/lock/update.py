@@ -158,7 +158,7 @@ def lock_spec(
         for env in envs
     ]
     text = render(locked_envs)
-    written = previous is None or previous.text != text
+    written = previous is None or previous.path != path or previous.text != text
     if written:
         atomic_write_text(path, text)
     summaries = tuple(
@@ -175,9 +175,17 @@ def lock_spec(
     )
 
 
+ADOPTABLE = ("pixi.lock",)  # other tools' locks in rattler's format, read as they are
+
+
 def _previous(path: Path, notes: list[str]) -> Lock | None:
+    """The lock whose pins a re-lock keeps: hermetic.lock, else a pixi.lock beside it."""
     if not path.exists():
-        return None
+        adopted = next((path.parent / n for n in ADOPTABLE if (path.parent / n).is_file()), None)
+        if adopted is None:
+            return None
+        path = adopted
+        notes.append(f"keeping the pins of {adopted.name} wherever the spec allows")
     try:
         lock = load_lock(path)
         lock.environment_names()  # parse now, so a broken lock is noticed here
