@@ -92,7 +92,10 @@ def resolve_all(requests: Sequence[PypiRequest]) -> list[tuple[PypiArtifact, ...
     for req in requests:
         unique.setdefault(request_key(req), req)
     results: dict[tuple[object, ...], tuple[PypiArtifact, ...]] = {}
-    if unique:
+    if len(unique) == 1:
+        ((key, only),) = unique.items()
+        results[key] = resolve_pypi(only)
+    elif unique:
         with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:
             for key, result in zip(unique, pool.map(resolve_pypi, unique.values()), strict=True):
                 results[key] = result
@@ -246,13 +249,13 @@ class _Chosen:
 
 def _read_pylock(text: str, req: PypiRequest, provided: set[str]) -> tuple[PypiArtifact, ...]:
     data = load_toml(text)
-    tags = target_tags(req)
+    rank = _tag_rank(req.python_version, req.platform, req.glibc, req.macos)
     chosen: list[_Chosen] = []
     for pkg in data.get("packages", []):
         name = canonical_name(str(pkg["name"]))
         if name in provided:
             continue
-        url, sha = _pick_artifact(pkg, tags)
+        url, sha = _pick_artifact(pkg, rank)
         version = pkg.get("version")
         chosen.append(_Chosen(name, str(version) if version is not None else None, url, sha))
 
@@ -289,12 +292,11 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _pick_artifact(pkg: Mapping[str, Any], tags: list[Tag]) -> tuple[str, str | None]:
+def _pick_artifact(pkg: Mapping[str, Any], rank: Mapping[Tag, int]) -> tuple[str, str | None]:
     """The best wheel for the target's tags, else the sdist, else the archive, git checkout
     or directory. A git checkout is locked at its commit; a directory has no hash."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-    rank = {t: i for i, t in enumerate(tags)}
     best: tuple[int, Mapping[str, Any]] | None = None
     for wheel in pkg.get("wheels", []):
         url = wheel.get("url") or wheel.get("path", "")
@@ -320,6 +322,13 @@ def _pick_artifact(pkg: Mapping[str, Any], tags: list[Tag]) -> tuple[str, str | 
         url = Path(url).resolve().as_uri()
     sha = (art.get("hashes") or {}).get("sha256")
     return str(url), str(sha) if sha else None
+
+
+@functools.lru_cache(maxsize=64)
+def _tag_rank(python_version: str, platform: str, glibc: str, macos: str) -> Mapping[Tag, int]:
+    """Each wheel tag's preference for a target (0 = best); a lock asks once per target."""
+    req = PypiRequest("", platform, python_version, (), (), PypiOptions(), glibc, macos)
+    return {t: i for i, t in enumerate(target_tags(req))}
 
 
 def target_tags(req: PypiRequest) -> list[Tag]:

@@ -18,6 +18,7 @@ convenience for `tree` and exports: a failure to read it never fails a lock.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -29,10 +30,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from hermetic.lock.model import local_path
 from hermetic.settings import current as current_settings
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -85,31 +89,86 @@ def _cache_dir() -> Path:
 
 
 def remote_wheel_metadata(url: str, sha256: str | None) -> CoreMetadata | None:
-    """PEP 658 metadata of a remote wheel, from the disk cache when its sha256 is known."""
-    cached = _cache_dir() / f"{sha256}.METADATA" if sha256 else None
-    if cached is not None:
-        try:
-            return parse_metadata(cached.read_text(encoding="utf-8"))
-        except OSError:
-            pass
+    """A remote wheel's METADATA: the disk cache (by sha256), else the index's PEP 658
+    `.metadata` file, else the zip's own entry read with HTTP range requests (as uv does)."""
+    if sha256 and (hit := _cached(sha256)) is not None:
+        return None if hit is False else hit  # False: known to be unreadable
     import httpx
 
-    try:
-        resp = httpx.get(url.split("#", 1)[0] + ".metadata", timeout=30.0, follow_redirects=True)
-    except httpx.HTTPError:
-        return None
-    if resp.status_code != 200:
-        return None
-    text = resp.text
-    if cached is not None:
-        from hermetic.fs import atomic_write_text
-
+    found: str | None = None
+    with httpx.Client(timeout=30.0, follow_redirects=True) as client:
         try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(cached, text)
-        except OSError:
-            pass  # a read-only cache only costs a fetch next time
-    return parse_metadata(text)
+            resp = client.get(url.split("#", 1)[0] + ".metadata")
+            if resp.status_code == 200:
+                found = resp.text
+            else:
+                found = _zip_metadata_by_range(client, url.split("#", 1)[0])
+        except (httpx.HTTPError, OSError, zipfile.BadZipFile, ValueError):
+            return None  # a network failure is not remembered: the next lock tries again
+    meta = parse_metadata(found) if found else None
+    if sha256:
+        _store(sha256, meta)
+    return meta
+
+
+class _RangeFile(io.RawIOBase):
+    """A read-only, seekable view of a remote file through HTTP range requests, so zipfile
+    reads the central directory and one member without downloading the wheel."""
+
+    def __init__(self, client: httpx.Client, url: str, size: int):
+        self._client, self._url, self._size, self._pos = client, url, size, 0
+        self._blocks: dict[int, bytes] = {}
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        end = self._size if size is None or size < 0 else min(self._size, self._pos + size)
+        out = bytearray()
+        while self._pos < end:
+            block = self._pos // _BLOCK
+            if block not in self._blocks:
+                start = block * _BLOCK
+                resp = self._client.get(
+                    self._url, headers={"Range": f"bytes={start}-{start + _BLOCK - 1}"}
+                )
+                if resp.status_code != 206:
+                    raise ValueError("the server does not answer range requests")
+                self._blocks[block] = resp.content
+            data = self._blocks[block]
+            lo = self._pos - block * _BLOCK
+            chunk = data[lo : lo + (end - self._pos)]
+            if not chunk:
+                break
+            out += chunk
+            self._pos += len(chunk)
+        return bytes(out)
+
+
+_BLOCK = 64 * 1024
+
+
+def _zip_metadata_by_range(client: httpx.Client, url: str) -> str | None:
+    head = client.head(url)
+    size = int(head.headers.get("content-length", "0"))
+    if head.status_code != 200 or size <= 0 or head.headers.get("accept-ranges") != "bytes":
+        return None
+    with zipfile.ZipFile(_RangeFile(client, url, size)) as zf:  # reads are block-cached
+        names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
+        if len(names) != 1:
+            return None
+        return zf.read(names[0]).decode("utf-8", "replace")
 
 
 def source_tree_metadata(path: Path) -> CoreMetadata | None:
@@ -176,28 +235,77 @@ def fetch_all(
     requests: Iterable[MetadataRequest],
     build: Callable[[str], CoreMetadata | None],
 ) -> dict[str, CoreMetadata]:
-    """url -> metadata for every artifact whose metadata could be read (concurrently).
+    """url -> metadata for every artifact whose metadata could be read.
 
-    `build(url)` answers for source trees with dynamic metadata and for git checkouts."""
+    Cached and local wheels are read in this thread (a few ms each); what needs the network
+    or a build runs concurrently. `build(url)` answers for source trees with dynamic metadata
+    and for git checkouts."""
 
     def one(req: MetadataRequest) -> tuple[str, CoreMetadata | None]:
+        try:
+            return req.url, _one(req)
+        except Exception:  # metadata is a convenience: an odd artifact never fails a lock
+            return req.url, None
+
+    def _one(req: MetadataRequest) -> CoreMetadata | None:
         url = req.url
         if url.startswith("git+"):
-            return url, build(url)
+            return build(url)
         path = local_path(url)
         if path is not None:
             if path.name.endswith(".whl"):
-                return url, wheel_metadata(path)
+                return wheel_metadata(path)
             if path.is_dir():
-                return url, source_tree_metadata(path) or build(url)
-            return url, None  # an sdist: its metadata needs a build
+                return source_tree_metadata(path) or build(url)
+            return None  # an sdist: its metadata needs a build
         if url.split("#", 1)[0].endswith(".whl"):
-            return url, remote_wheel_metadata(url, req.sha256)
-        return url, None
+            return remote_wheel_metadata(url, req.sha256)
+        return None
 
     unique = {r.url: r for r in requests}
-    if not unique:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(16, len(unique))) as pool:
-        found = dict(pool.map(one, unique.values()))
+    found: dict[str, CoreMetadata | None] = {}
+    slow: list[MetadataRequest] = []
+    for req in unique.values():
+        path = local_path(req.url)
+        if req.sha256 and (hit := _cached(req.sha256)) is not None:
+            found[req.url] = None if hit is False else hit
+        elif path is not None and path.name.endswith(".whl"):
+            found[req.url] = wheel_metadata(path)
+            if req.sha256:
+                _store(req.sha256, found[req.url])
+        else:
+            slow.append(req)
+    if slow:
+        with ThreadPoolExecutor(max_workers=min(16, len(slow))) as pool:
+            found.update(pool.map(one, slow))
     return {url: meta for url, meta in found.items() if meta is not None}
+
+
+def _store(sha256: str, meta: CoreMetadata | None) -> None:
+    """Remember an artifact's metadata (or that it has none to read) by its sha256."""
+    from hermetic.fs import atomic_write_text
+
+    text = "" if meta is None else render_metadata(meta)
+    try:
+        path = _cache_dir() / f"{sha256}.METADATA"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+    except OSError:
+        pass  # a read-only cache only costs a read next time
+
+
+def render_metadata(meta: CoreMetadata) -> str:
+    lines = ["Metadata-Version: 2.1", f"Name: {meta.name}", f"Version: {meta.version}"]
+    if meta.requires_python:
+        lines.append(f"Requires-Python: {meta.requires_python}")
+    lines += [f"Requires-Dist: {r}" for r in meta.requires_dist]
+    return "\n".join(lines) + "\n"
+
+
+def _cached(sha256: str) -> CoreMetadata | Literal[False] | None:
+    """The cached metadata; False when it is known to be unreadable; None when not cached."""
+    try:
+        text = (_cache_dir() / f"{sha256}.METADATA").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return parse_metadata(text) if text else False
