@@ -206,6 +206,8 @@ def bench_pypi(work: Path, hermetic: list[str], env: dict, repeat: int) -> None:
     h, u = [], []
     for _ in range(repeat):
         (proj / "hermetic.lock").unlink(missing_ok=True)
+        # uv reads an existing output file as preferences: start it fresh, as hermetic starts
+        (proj / "pylock.uv.toml").unlink(missing_ok=True)
         h.append(timed([*hermetic, "lock"], proj, env))
         u.append(timed([uv_bin(), "pip", "compile", "req.in", "--python", sys.executable,
                         "--python-version", "3.10.13",

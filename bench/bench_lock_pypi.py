@@ -82,6 +82,8 @@ def uv_compile(reqs: list[str], platform: str, opts: PypiOptions, work: Path) ->
     for link in opts.find_links:
         cmd += ["--find-links", link]
     env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
+    # uv reads an existing output file as preferences: start fresh, as hermetic does
+    (work / "pylock.toml").unlink(missing_ok=True)
     subprocess.run(cmd, check=True, env=env, cwd=work)
 
 

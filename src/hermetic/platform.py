@@ -243,3 +243,36 @@ def oci_platform(platform: str) -> str | None:
     os_name = _OCI_OS.get(family(platform))
     a = _OCI_ARCH.get(arch(platform) or "")
     return f"{os_name}/{a}" if os_name and a else None
+
+
+_MARKER_OS = {  # family -> (sys_platform, platform_system, os_name)
+    "linux": ("linux", "Linux", "posix"),
+    "osx": ("darwin", "Darwin", "posix"),
+    "win": ("win32", "Windows", "nt"),
+}
+
+
+def marker_environment(platform: str, python_version: str) -> dict[str, str] | None:
+    """The PEP 508 marker values of a CPython `python_version` on a conda platform (None for
+    a platform PyPI has no wheels for), to evaluate Requires-Dist markers for a target."""
+    os_values = _MARKER_OS.get(family(platform))
+    machine = arch(platform)
+    if os_values is None or machine is None:
+        return None
+    if os_values[0] == "win32":
+        machine = {"x86_64": "AMD64", "arm64": "ARM64"}.get(machine, machine)
+    sys_platform, system, os_name = os_values
+    short = ".".join(python_version.split(".")[:2])
+    return {
+        "sys_platform": sys_platform,
+        "platform_system": system,
+        "os_name": os_name,
+        "platform_machine": machine,
+        "python_version": short,
+        "python_full_version": python_version,
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_version": "",
+        "implementation_version": python_version,
+    }

@@ -87,6 +87,14 @@ def _differences(
         out.append("pypi-options changed")
     if now.pypi_mapping != then.pypi_mapping:
         out.append("pypi-mapping changed")
+    if now.solve_group != then.solve_group:
+        was = then.solve_group[0] if then.solve_group else None
+        is_ = now.solve_group[0] if now.solve_group else None
+        out.append(
+            f"solve group changed: {was} -> {is_}"
+            if was != is_
+            else f"another environment of solve group {is_!r} changed"
+        )
     for p in sorted(set(now.platforms) & set(then.platforms)):
         out.extend(_conda_differences(env, p, now.conda_for(p), then.conda_for(p), lock))
         out.extend(_pypi_differences(env, p, now.pypi_for(p), then.pypi_for(p), lock))

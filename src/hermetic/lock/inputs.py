@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hermetic.manifest.model import Environment, Spec
@@ -27,9 +27,16 @@ class EnvironmentInputs:
     pypi: tuple[tuple[str, tuple[str, ...]], ...]  # platform -> requirements
     pypi_options: tuple[tuple[str, object], ...]
     pypi_mapping: tuple[tuple[str, str], ...]
+    # (group name, hash of every member's own inputs): a sibling's change re-locks this one
+    solve_group: tuple[str, str] | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        group = (
+            {"solve-group": {"name": self.solve_group[0], "members-hash": self.solve_group[1]}}
+            if self.solve_group
+            else {}
+        )
+        return group | {
             "channels": list(self.channels),
             "platforms": list(self.platforms),
             "system-requirements": dict(self.system_requirements),
@@ -58,6 +65,11 @@ class EnvironmentInputs:
                 for k, v in sorted((d.get("pypi-options") or {}).items())
             ),
             pypi_mapping=tuple(sorted((d.get("pypi-mapping") or {}).items())),
+            solve_group=(
+                (str(d["solve-group"]["name"]), str(d["solve-group"]["members-hash"]))
+                if isinstance(d.get("solve-group"), dict)
+                else None
+            ),
         )
 
     @property
@@ -73,6 +85,21 @@ class EnvironmentInputs:
 
 
 def environment_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
+    own = _own_inputs(spec, env)
+    if env.solve_group is None:
+        return own
+    members = [spec.environment(n) for n in spec.environment_names]
+    blob = json.dumps(
+        sorted(
+            (m.name, _own_inputs(spec, m).digest)
+            for m in members
+            if m.solve_group == env.solve_group
+        )
+    )
+    return replace(own, solve_group=(env.solve_group, hashlib.sha256(blob.encode()).hexdigest()))
+
+
+def _own_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
     sysreq = {k: v for k, v in vars(env.system_requirements).items() if v is not None}
     opts = env.pypi_options
     options = {

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 from hermetic.errors import HermeticError, ResolveError
 from hermetic.fs import atomic_write_text
 from hermetic.lock.format import LockedEnvironment, render
+from hermetic.lock.groups import SolveUnit, conda_subset, pypi_subset, solve_units
 from hermetic.lock.inputs import environment_inputs
 from hermetic.lock.model import PypiArtifact
 from hermetic.lock.read import Lock, load_lock
-from hermetic.manifest.model import Spec
+from hermetic.manifest.model import Environment, Spec
 from hermetic.platform import DEFAULT_GLIBC, default_macos
 from hermetic.resolve.conda import CondaRequest, solve_all
 from hermetic.resolve.mapping import provided_distributions
@@ -75,16 +76,17 @@ def lock_spec(
     if previous and update:
         _check_update_names(previous, update)
 
+    units = solve_units(envs)
     requests = [
         CondaRequest(
-            environment=env.name,
+            environment=unit.label,
             platform=p,
-            channels=env.channels,
-            specs=tuple(d.spec for d in env.conda_dependencies(p)),
-            virtual_packages=virtual_packages(p, env.system_requirements),
+            channels=unit.channels(p),
+            specs=unit.conda_specs(p),
+            virtual_packages=virtual_packages(p, unit.system_requirements(p)),
         )
-        for env in envs
-        for p in sorted(env.platforms)
+        for unit in units
+        for p in unit.platforms
     ]
     for r in requests:
         if not r.channels:
@@ -92,53 +94,49 @@ def lock_spec(
                 f"environment {r.environment!r} has no channels",
                 hint='add channels = ["conda-forge"] to the spec',
             )
-    locked = {} if update_all or previous is None else _locked_records(previous, requests, update)
-    say(f"solving conda packages: {len(requests)} environment x platform solves")
+    locked = {} if update_all or previous is None else _locked_records(previous, units, update)
+    grouped = sum(1 for u in units if u.group is not None)
+    say(
+        f"solving conda packages: {len(requests)} environment x platform solves"
+        + (f" ({grouped} solve group(s))" if grouped else "")
+    )
     solved = solve_all(requests, locked)
-    conda = {(r.environment, r.platform): recs for r, recs in zip(requests, solved, strict=True)}
+    unit_conda = {
+        (r.environment, r.platform): recs for r, recs in zip(requests, solved, strict=True)
+    }
 
     mapping = dict(spec.pypi_mapping)
     pypi_requests: list[PypiRequest] = []
-    for env in envs:
-        for p in sorted(env.platforms):
-            reqs = tuple(d.requirement for d in env.pypi_dependencies(p))
+    for unit in units:
+        for p in unit.platforms:
+            reqs = unit.pypi_requirements(p)
             if not reqs:
                 continue
-            records = conda[(env.name, p)]
+            records = unit_conda[(unit.label, p)]
             python = next((r for r in records if r.name.normalized == "python"), None)
             if python is None:
                 raise ResolveError(
-                    f"environment {env.name!r} has pypi-dependencies but no python for {p}",
+                    f"{unit.describe()} has pypi-dependencies but no python for {p}",
                     hint='add python to the conda dependencies, e.g. python = "3.11.*"',
                 )
-            prefs: tuple[tuple[str, str], ...] = ()
-            if (
-                previous is not None
-                and not update_all
-                and env.name in previous.environment_names()
-                and p in previous.platforms(env.name)
-            ):
-                prefs = tuple(
-                    (q.name, q.version)
-                    for q in previous.pypi_packages(env.name, p)
-                    # a path or git dependency (no hash) is pinned by its URL, not a version
-                    if q.name not in update and q.sha256 is not None
-                )
-            sysreq = env.system_requirements
+            first = unit.members_on(p)[0]
+            sysreq = unit.system_requirements(p)
             pypi_requests.append(
                 PypiRequest(
-                    environment=env.name,
+                    environment=unit.label,
                     platform=p,
                     python_version=str(python.version),
                     requirements=reqs,
                     provided=tuple(sorted(provided_distributions(records, mapping).items())),
-                    options=env.pypi_options,
+                    options=first.pypi_options,
                     glibc=sysreq.glibc or DEFAULT_GLIBC,
                     macos=sysreq.macos or default_macos(p),
-                    preferences=prefs,
+                    preferences=()
+                    if previous is None or update_all
+                    else _pypi_preferences(previous, unit, p, update),
                 )
             )
-    pypi: dict[tuple[str, str], tuple[PypiArtifact, ...]] = {}
+    unit_pypi: dict[tuple[str, str], tuple[PypiArtifact, ...]] = {}
     if pypi_requests:
         distinct = len(set(map(request_key, pypi_requests)))
         say(
@@ -146,7 +144,21 @@ def lock_spec(
             f"resolutions ({distinct} distinct)"
         )
         for req, result in zip(pypi_requests, resolve_all(pypi_requests), strict=True):
-            pypi[(req.environment, req.platform)] = result
+            unit_pypi[(req.environment, req.platform)] = result
+
+    conda: dict[tuple[str, str], list[RepoDataRecord]] = {}
+    pypi: dict[tuple[str, str], tuple[PypiArtifact, ...]] = {}
+    for unit in units:
+        for p in unit.platforms:
+            records = unit_conda[(unit.label, p)]
+            artifacts = unit_pypi.get((unit.label, p), ())
+            for env in unit.members_on(p):
+                if unit.group is None:
+                    conda[(env.name, p)], pypi[(env.name, p)] = records, artifacts
+                else:
+                    conda[(env.name, p)], pypi[(env.name, p)] = _member_share(
+                        env, p, records, artifacts, mapping
+                    )
 
     locked_envs = [
         LockedEnvironment(
@@ -221,18 +233,65 @@ def _check_update_names(previous: Lock, update: frozenset[str]) -> None:
 
 
 def _locked_records(
-    previous: Lock, requests: list[CondaRequest], update: frozenset[str]
+    previous: Lock, units: list[SolveUnit], update: frozenset[str]
 ) -> dict[tuple[str, str], list[RepoDataRecord]]:
+    """Each solve's preferences: the previous records of its environments (the first
+    environment's record of a name wins), minus the packages to update."""
     out: dict[tuple[str, str], list[RepoDataRecord]] = {}
     names = previous.environment_names()
-    for r in requests:
-        if r.environment in names and r.platform in previous.platforms(r.environment):
-            out[(r.environment, r.platform)] = [
-                rec
-                for rec in previous.conda_records(r.environment, r.platform)
-                if rec.name.normalized not in update
-            ]
+    for unit in units:
+        for p in unit.platforms:
+            prefs: dict[str, RepoDataRecord] = {}
+            for env in unit.members_on(p):
+                if env.name in names and p in previous.platforms(env.name):
+                    for rec in previous.conda_records(env.name, p):
+                        if rec.name.normalized not in update:
+                            prefs.setdefault(rec.name.normalized, rec)
+            if prefs:
+                out[(unit.label, p)] = list(prefs.values())
     return out
+
+
+def _pypi_preferences(
+    previous: Lock, unit: SolveUnit, platform: str, update: frozenset[str]
+) -> tuple[tuple[str, str], ...]:
+    prefs: dict[str, str] = {}
+    names = previous.environment_names()
+    for env in unit.members_on(platform):
+        if env.name in names and platform in previous.platforms(env.name):
+            for q in previous.pypi_packages(env.name, platform):
+                # a path or git dependency (no hash) is pinned by its URL, not a version
+                if q.name not in update and q.sha256 is not None:
+                    prefs.setdefault(q.name, q.version)
+    return tuple(prefs.items())
+
+
+def _member_share(
+    env: Environment,
+    platform: str,
+    records: list[RepoDataRecord],
+    artifacts: tuple[PypiArtifact, ...],
+    mapping: dict[str, str],
+) -> tuple[list[RepoDataRecord], tuple[PypiArtifact, ...]]:
+    """A solve-group member's part of the group's solution: what its own requirements reach,
+    including the conda packages that provide the Python distributions its PyPI part needs."""
+    python = next((r for r in records if r.name.normalized == "python"), None)
+    own_pypi, from_conda = pypi_subset(
+        artifacts,
+        (d.requirement for d in env.pypi_dependencies(platform)),
+        platform,
+        str(python.version) if python is not None else "3",
+    )
+    providers = {
+        dist: r.name.normalized
+        for r in records
+        if (dist := next(iter(provided_distributions([r], mapping)), None)) is not None
+    }
+    roots = [d.name for d in env.conda_dependencies(platform)]
+    roots += [providers[n] for n in sorted(from_conda) if n in providers]
+    if own_pypi and python is not None:
+        roots.append("python")
+    return conda_subset(records, roots), own_pypi
 
 
 def _changes(previous: Lock | None, envs: list[LockedEnvironment]) -> tuple[Change, ...]:

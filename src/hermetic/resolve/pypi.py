@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import io
 import re
 import subprocess
 import sys
@@ -24,9 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hermetic.errors import ResolveError
+from hermetic.fs import atomic_write_bytes
 from hermetic.lock.model import PypiArtifact
 from hermetic.manifest.model import PypiOptions
 from hermetic.platform import pypi_platforms, uv_python_platform, wheel_platform_tags
+from hermetic.settings import current as current_settings
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
@@ -184,7 +187,7 @@ def _compile(req: PypiRequest, reqs: Path, out: Path, work: Path, prefs: list[st
 
 def _explain(req: PypiRequest, stderr: str) -> ResolveError:
     text = re.sub(r"\x1b\[[0-9;]*m", "", stderr).strip()
-    text = re.sub(r"file://\S+/stubs/\S+\.whl", "<conda package>", text)
+    text = re.sub(r"file://\S+/(?:pypi-)?stubs/\S+\.whl", "<conda package>", text)
     provided = dict(req.provided)
     named = sorted(n for n in provided if re.search(rf"\b{re.escape(n)}\b", text))
     direct = [r for r in req.requirements if " @ " in r]
@@ -217,25 +220,41 @@ def _explain(req: PypiRequest, stderr: str) -> ResolveError:
 
 
 def _stub_wheel(work: Path, name: str, version: str) -> Path:
-    """A metadata-only wheel standing in for a conda-provided distribution."""
-    stubs = work / "stubs"
-    stubs.mkdir(exist_ok=True)
+    """A metadata-only wheel standing in for a conda-provided distribution.
+
+    Stubs live in hermetic's cache with fixed bytes, so uv sees the same file every lock and
+    answers from its own cache (a new path costs uv about a second per resolution)."""
     dist = re.sub(r"[-_.]+", "_", name)
-    path = stubs / f"{dist}-{version}-py3-none-any.whl"
+    filename = f"{dist}-{version}-py3-none-any.whl"
+    stubs = current_settings().cache_dir / "pypi-stubs"
+    path = stubs / filename
+    if path.is_file():
+        return path
     info = f"{dist}-{version}.dist-info"
     files = {
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: hermetic\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = []
-    with zipfile.ZipFile(path, "w") as zf:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
         for arc, content in files.items():
             data = content.encode()
-            zf.writestr(arc, data)
+            zf.writestr(zipfile.ZipInfo(arc, date_time=(1980, 1, 1, 0, 0, 0)), data)
             digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
             record.append(f"{arc},sha256={digest},{len(data)}")
         record.append(f"{info}/RECORD,,")
-        zf.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+        zf.writestr(
+            zipfile.ZipInfo(f"{info}/RECORD", date_time=(1980, 1, 1, 0, 0, 0)),
+            "\n".join(record) + "\n",
+        )
+    try:
+        stubs.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError:  # a read-only cache: a stub per resolution, as before
+        path = work / "stubs" / filename
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(buf.getvalue())
     return path
 
 

@@ -1,0 +1,108 @@
+"""Solve groups: the environments of one group agree on every version they share."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import textwrap
+from pathlib import Path
+
+from hermetic.lock.check import check_lock
+from hermetic.lock.read import Lock, load_lock
+from hermetic.lock.update import lock_spec
+from hermetic.manifest.load import load_spec
+from hermetic.manifest.model import Spec
+
+
+def project(root: Path, channel: Path, wheelhouse: Path) -> Spec:
+    """train pins libtiny below 1.0 (through `pinner`) and PyPI pynum below 2; serve asks
+    for neither pin, so on its own it gets libtiny 1.0 and pynum 2.0."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "hermetic.toml").write_text(
+        textwrap.dedent(f"""
+        channels = [{json.dumps(str(channel))}]
+        platforms = ["linux-64"]
+        [dependencies]
+        python = "*"
+        [pypi-options]
+        find-links = [{json.dumps(str(wheelhouse))}]
+        no-index = true
+        [feature.train.dependencies]
+        pinner = "*"
+        libtiny = "*"
+        [feature.train.pypi-dependencies]
+        pynum = "<2"
+        [feature.serve.dependencies]
+        libtiny = "*"
+        [feature.serve.pypi-dependencies]
+        pyusesnum = "*"
+        [environments]
+        train = ["train"]
+        serve = ["serve"]
+        """)
+    )
+    return load_spec(root / "hermetic.toml")
+
+
+def in_group(spec: Spec, group: str, *names: str) -> Spec:
+    decls = tuple(
+        dataclasses.replace(d, solve_group=group) if d.name in names else d
+        for d in spec.environments
+    )
+    return dataclasses.replace(spec, environments=decls)
+
+
+def versions(lock: Lock, env: str) -> dict[str, str]:
+    out = {r.name.normalized: str(r.version) for r in lock.conda_records(env, "linux-64")}
+    out |= {f"pypi:{p.name}": p.version for p in lock.pypi_packages(env, "linux-64")}
+    return out
+
+
+def test_group_members_get_the_same_versions(tmp_path, conda_channel, wheelhouse):
+    spec = project(tmp_path / "p", conda_channel, wheelhouse)
+    alone = tmp_path / "alone.lock"
+    lock_spec(spec, alone)
+    separate = load_lock(alone)
+    # what separate solves give: the case a solve group exists for
+    assert versions(separate, "train")["libtiny"] == "0.9"
+    assert versions(separate, "serve")["libtiny"] == "1.0"
+    assert versions(separate, "train")["pypi:pynum"] == "1.5"
+    assert versions(separate, "serve")["pypi:pynum"] == "2.0"
+
+    grouped_spec = in_group(spec, "prod", "train", "serve")
+    path = tmp_path / "grouped.lock"
+    messages: list[str] = []
+    lock_spec(grouped_spec, path, reporter=messages.append)
+    assert any("1 solve group" in m for m in messages), messages
+    lock = load_lock(path)
+    train, serve = versions(lock, "train"), versions(lock, "serve")
+    assert train["libtiny"] == serve["libtiny"] == "0.9"
+    assert train["pypi:pynum"] == serve["pypi:pynum"] == "1.5"
+    # each member takes only what its own requirements reach
+    assert "pinner" in train and "pinner" not in serve
+    assert "pypi:pyusesnum" in serve and "pypi:pyusesnum" not in train
+    assert "python" in serve and "python" in train
+    # an environment outside the group is solved alone, as before
+    assert versions(lock, "default") == versions(separate, "default")
+
+    # the lock records the group; it is fresh, and stale when a sibling changes
+    assert check_lock(grouped_spec, path).fresh
+    assert not check_lock(spec, path).fresh
+    assert "solve-group:\n" in path.read_text()
+    sibling = dataclasses.replace(
+        grouped_spec,
+        features=tuple(
+            dataclasses.replace(f, dependencies=f.dependencies[:1]) if f.name == "train" else f
+            for f in grouped_spec.features
+        ),
+    )
+    reasons = [s.reason for s in check_lock(sibling, path).stale if s.environment == "serve"]
+    assert any("another environment of solve group 'prod' changed" in r for r in reasons)
+
+    # re-locking keeps the group's pins and writes the same bytes
+    before = path.read_bytes()
+    result = lock_spec(grouped_spec, path)
+    assert not result.written and path.read_bytes() == before
+    from rattler import LockFile
+
+    LockFile.from_path(path)
