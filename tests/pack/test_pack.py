@@ -316,3 +316,28 @@ def test_cross_platform_pack_runs_nothing(conda_channel: Path, tmp_path: Path) -
     assert b"bin/tinytool" in manifest
     bad = h("pack", "-p", "linux-aarch64", "-o", str(out), cwd=root, cache=cache, check=None)
     assert bad.returncode != 0 and "not locked for linux-aarch64" in bad.stderr
+
+
+def test_bundle_of_a_local_channel_for_another_platform(
+    conda_channel: Path, tmp_path: Path
+) -> None:
+    from hermetic.lock.read import load_lock
+    from hermetic.pack.bundle import absolute_lock
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "hermetic.toml").write_text(
+        f'channels = ["{conda_channel}"]\nplatforms = ["linux-64", "osx-arm64"]\n\n'
+        '[dependencies]\ntinytool = "*"\n'
+    )
+    cache = tmp_path / "cache"
+    h("lock", cwd=root, cache=cache)
+    h("bundle", "-p", "osx-arm64", "-o", str(tmp_path / "b"), cwd=root, cache=cache)
+    moved = tmp_path / "moved"
+    (tmp_path / "b").rename(moved)  # a bundle works wherever it is copied to
+    local = tmp_path / "local.lock"
+    local.write_text(absolute_lock((moved / "hermetic.lock").read_text(), moved))
+    records = load_lock(local).conda_records("default", "osx-arm64")
+    assert sorted(r.name.normalized for r in records) == ["libtiny", "tinytool"]
+    assert all(str(r.url).startswith(moved.as_uri()) for r in records)
+    assert (moved / "channel" / "osx-arm64" / "repodata.json").is_file()

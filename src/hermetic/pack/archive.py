@@ -17,6 +17,7 @@ import hashlib
 import io
 import os
 import posixpath
+import shutil
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -211,6 +212,37 @@ def _check_link(name: str, target: str, archive: Path) -> None:
         )
 
 
+def _extract(archive: Path, dest: Path) -> None:
+    """Extract the checked archive: decompressed here, written by the system `tar` (fast,
+    no ownership kept) when there is one, else by `tarfile` with its data filter."""
+    tar = shutil.which("tar")
+    with _open(archive) as stream:
+        if tar is not None:
+            proc = subprocess.Popen(
+                [tar, "-x", "-f", "-", "-C", str(dest), "--no-same-owner"],
+                stdin=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            assert proc.stdin is not None
+            try:
+                while chunk := stream.read(1 << 20):
+                    proc.stdin.write(chunk)
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            if proc.wait() != 0:
+                raise HermeticError(f"extracting {archive} into {dest} failed: {err.strip()}")
+            return
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as tf:
+            for m in tf:
+                # names, links and kinds were checked; the data filter checks them again
+                if hasattr(tarfile, "data_filter"):
+                    tf.extract(m, dest, filter="data")
+                else:  # Python < 3.10.12
+                    tf.extract(m, dest)
+
+
 def unpack(archive: Path, dest: Path) -> tuple[int, str]:
     """Check, extract into `dest` (new or empty) and relocate; (members, script output)."""
     dest = Path(dest).absolute()
@@ -227,16 +259,7 @@ def unpack(archive: Path, dest: Path) -> tuple[int, str]:
                 hint=f"unpack into a shorter path (at most {limit} bytes)",
             )
     dest.mkdir(parents=True, exist_ok=True)
-    with (
-        _open(Path(archive)) as stream,
-        tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as tf,
-    ):
-        for m in tf:
-            # names, links and kinds were checked above; the data filter checks them again
-            if hasattr(tarfile, "data_filter"):
-                tf.extract(m, dest, filter="data")
-            else:  # Python < 3.10.12
-                tf.extract(m, dest)
+    _extract(Path(archive), dest)
     proc = subprocess.run(
         ["/bin/sh", str(dest / UNPACK_SCRIPT)],
         env={"PATH": "/usr/bin:/bin"},

@@ -181,11 +181,27 @@ def _rewrite_lock(
                         extra = f"  subdir: {subdirs[value]}\n"
                 break
         out_lines.append(line + extra)
-    new = "".join(out_lines)
+    new = "".join(_dedupe_subdir(out_lines))
     missing = [u for u in locations if not any(f in text for f in _forms(u, lock_dir))]
     if missing:
         raise HermeticError(f"cannot find {missing[0]} in {lock_path} to rewrite it")
     atomic_write_text(out, new)
+
+
+def _dedupe_subdir(lines: list[str]) -> list[str]:
+    """Drop the `subdir:` added to an entry that already had one (local channels do)."""
+    out: list[str] = []
+    block_has_subdir = False
+    for line in lines:
+        for sub in line.splitlines(keepends=True):
+            if sub.startswith("- "):
+                block_has_subdir = False
+            if sub.startswith("  subdir: "):
+                if block_has_subdir:
+                    continue
+                block_has_subdir = True
+            out.append(sub)
+    return out
 
 
 def _forms(url: str, lock_dir: Path) -> list[str]:
