@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pack": ("hermetic.cli.pack_cmd", "Write a relocatable archive of an environment."),
     "unpack": ("hermetic.cli.unpack_cmd", "Check, extract and relocate a pack archive."),
     "bundle": ("hermetic.cli.bundle_cmd", "Write an offline channel of an environment."),
+    "image": ("hermetic.cli.image_cmd", "Build, inspect and export OCI images from the lock."),
     "tour": ("hermetic.cli.tour_cmd", "Run the whole pipeline on a bundled offline example."),
 }
 

@@ -51,6 +51,7 @@ TOP_KEYS = (
     "policy",
     "pypi-mapping",
     "devcontainer",  # devcontainer.json keys, read by hermetic.deploy.devcontainer
+    "image",  # image build settings, read by manifest/image.py
 )
 FEATURE_KEYS = (
     "channels",

@@ -1,0 +1,291 @@
+"""`hermetic image build`: project + lock + settings → image → outputs (the use case).
+
+Composes the layers: the project layout and spec, the lock (read, never re-solved: a stale
+lock is an error), the image builder, the SBOM, and the writers (OCI layout,
+docker-archive, registry push).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hermetic.errors import LockError, UsageError
+from hermetic.image import oci
+from hermetic.image.base import DEFAULT_BASE
+from hermetic.image.build import BuiltImage, ImageOptions, PlatformInput, build_image
+from hermetic.image.compress import check_compression
+from hermetic.image.ocidir import OciRef, parse_oci_ref, write_docker_archive, write_layout
+from hermetic.image.push import PushResult, fallback_tag, sbom_manifest
+from hermetic.image.store import Store
+
+Reporter = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    manifest: Path | None = None
+    environment: str = "default"
+    platforms: tuple[str, ...] = ()
+    base: str | None = None
+    tag: str | None = None
+    output: str | None = None
+    push: bool = False
+    compression: str | None = None
+    prefix: str | None = None
+    app: tuple[str, ...] | None = None
+    workdir: str | None = None
+    cmd: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    user: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    ports: tuple[str, ...] = ()
+    insecure: tuple[str, ...] = ()
+    sbom: Path | None = None
+    frozen: bool = False
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    image: BuiltImage
+    outputs: tuple[str, ...]
+    sbom_path: Path
+    pushed: PushResult | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def image_store() -> Store:
+    from hermetic.settings import current
+
+    return Store(current().cache_dir / "image")
+
+
+def build(req: BuildRequest, reporter: Reporter | None = None) -> BuildOutcome:
+    from hermetic.condapkg import default_mtime
+    from hermetic.layout import find_project
+    from hermetic.lock.read import load_lock
+    from hermetic.manifest.image import read_image_settings
+    from hermetic.manifest.load import load_spec
+
+    say = reporter or (lambda _m: None)
+    project = find_project(req.manifest)
+    settings = read_image_settings(project.manifest)
+    spec = load_spec(project.manifest)
+    if not req.frozen:
+        from hermetic.lock.check import check_lock
+
+        check = check_lock(spec, project.lock_path)
+        if not check.fresh:
+            reasons = "; ".join(s.reason for s in check.stale)
+            raise LockError(
+                f"{project.lock_path} is stale: {reasons}",
+                hint="an image is built from the lock as it is: run `hermetic lock` first "
+                "(or pass --frozen to build from the stale lock)",
+            )
+    lock = load_lock(project.lock_path)
+    lock.require_environment(req.environment)
+    platforms = req.platforms or settings.platforms or _default_platforms(lock, req.environment)
+    sysreq = lock.system_requirements(req.environment)
+    env_decl = spec.environment(req.environment)
+    inputs = []
+    for plat in platforms:
+        inputs.append(
+            PlatformInput(
+                platform=plat,
+                records=lock.conda_records(req.environment, plat),
+                pypi=lock.pypi_packages(req.environment, plat),
+                activation_env=tuple(env_decl.activation(plat).env),
+                cuda=sysreq.cuda,
+            )
+        )
+    lock_hash = hashlib.sha256(lock.text.encode()).hexdigest()
+    source, revision = _git(project.root)
+    tag = req.tag or settings.tag
+    options = ImageOptions(
+        base=req.base or settings.base or DEFAULT_BASE,
+        prefix=req.prefix or settings.prefix or "/opt/env",
+        app_root=project.root,
+        app=req.app if req.app is not None else settings.app,
+        workdir=req.workdir or settings.workdir or "/app",
+        cmd=req.cmd if req.cmd is not None else settings.cmd,
+        entrypoint=req.entrypoint if req.entrypoint is not None else settings.entrypoint,
+        user=req.user or settings.user or "65532:65532",
+        env=(*settings.env, *req.env),
+        labels=(*settings.labels, *req.labels),
+        ports=req.ports or settings.ports,
+        compression=check_compression(req.compression or settings.compression or "gzip"),
+        created_epoch=default_mtime(),
+        source=source,
+        revision=revision,
+        insecure=req.insecure,
+    )
+    store = image_store()
+    try:
+        image = build_image(
+            environment=req.environment,
+            lock_hash=lock_hash,
+            inputs=inputs,
+            options=options,
+            store=store,
+            reporter=say,
+        )
+    finally:
+        store.clean_tmp()
+    from hermetic.image import sbom
+
+    entries = [e for inp in inputs for e in sbom.entries_for(inp)]
+    name = tag or f"{spec.name or project.root.name}-{req.environment}"
+    sbom_bytes = sbom.render(
+        entries, image_name=name, lock_hash=lock_hash, created_epoch=options.created_epoch
+    )
+    output = req.output
+    if output is None and not req.push:
+        output = f"oci:{project.root / '.hermetic' / 'image'}:{req.environment}"
+    outputs: list[str] = []
+    sbom_path = req.sbom
+    if output is not None:
+        dest = _write_output(output, image, sbom_bytes, tag)
+        outputs.append(dest)
+        if sbom_path is None:
+            target = Path(output.split(":", 1)[1])
+            if output.startswith("oci:"):
+                target = parse_oci_ref(output).path
+            sbom_path = target.with_name(target.name + ".cdx.json")
+    if sbom_path is None:
+        sbom_path = project.root / ".hermetic" / f"image-{req.environment}.cdx.json"
+    from hermetic.fs import atomic_write_bytes
+
+    atomic_write_bytes(sbom_path, sbom_bytes)
+    pushed = None
+    if req.push:
+        if not tag:
+            raise UsageError(
+                "--push needs a registry reference to push to",
+                hint="pass --tag HOST/NAME:TAG, or set `tag` in the image settings",
+            )
+        from hermetic.image.push import Artifact, push
+
+        artifact = Artifact(
+            blobs=image.blobs,
+            manifests=image.manifests,
+            root=image.root,
+            mount_from=_mount_from(options.base, tag),
+        )
+        say(f"pushing to {tag}")
+        pushed = push(artifact, tag, sbom=sbom_bytes, insecure=req.insecure, reporter=say)
+    warnings = []
+    if options.base == "scratch" and any(
+        "activate" in str(layer.packages) for i in image.images for layer in i.layers
+    ):
+        warnings.append("activate.d scripts are not sourced: the scratch base has no /bin/sh")
+    return BuildOutcome(image, tuple(outputs), sbom_path, pushed, tuple(warnings))
+
+
+def _default_platforms(lock: object, environment: str) -> tuple[str, ...]:
+    from hermetic.platform import current_platform
+
+    have = lock.platforms(environment)  # type: ignore[attr-defined]  # hermetic.lock.read.Lock
+    here = current_platform()
+    if here in have and here.startswith("linux-"):
+        return (here,)
+    linux = [p for p in have if p.startswith("linux-")]
+    if not linux:
+        raise UsageError(
+            f"environment {environment!r} is not locked for any Linux platform",
+            hint="add linux-64 to `platforms` and run `hermetic lock`",
+        )
+    return ("linux-64",) if "linux-64" in linux else (linux[0],)
+
+
+def _git(root: Path) -> tuple[str | None, str | None]:
+    """The repository URL (credentials removed) and commit of the project, when it has one."""
+    from hermetic.image.redact import redact_url
+
+    def run(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+    revision = run("rev-parse", "HEAD")
+    if revision is None:
+        return None, None
+    url = run("config", "--get", "remote.origin.url")
+    return (redact_url(url) if url else None), revision
+
+
+def _mount_from(base: str, tag: str) -> str | None:
+    if base == "scratch" or (":" in base.split("/", 1)[0] and base.startswith(("oci:", "docker-"))):
+        return None
+    if base.startswith(("oci:", "docker-archive:")):
+        return None
+    from hermetic.image.registry import parse_reference
+
+    b, t = parse_reference(base), parse_reference(tag)
+    return b.repository if b.registry == t.registry else None
+
+
+def _write_output(output: str, image: BuiltImage, sbom_bytes: bytes, tag: str | None) -> str:
+    if output.startswith("oci:"):
+        ref = parse_oci_ref(output)
+        blobs = dict(image.blobs)
+        for _, data in image.manifests:
+            blobs[oci.sha256_digest(data)] = data
+        entry = write_layout(ref, image.root, blobs)
+        _add_sbom_to_layout(ref, image, sbom_bytes)
+        return f"{ref}@{entry.digest}"
+    if output.startswith("docker-archive:"):
+        if len(image.images) != 1:
+            raise UsageError(
+                "a docker-archive holds one platform; build one --platform, or write oci:DIR"
+            )
+        from hermetic.image.compress import decompress_stream
+
+        one = image.images[0]
+        path = Path(output[len("docker-archive:") :])
+
+        def open_layer(desc: oci.Descriptor) -> Iterator[bytes]:
+            blob = image.blobs[desc.digest]
+            if isinstance(blob, bytes):
+                yield from decompress_stream(io.BytesIO(blob), desc.media_type)
+                return
+            with open(blob, "rb") as fh:
+                yield from decompress_stream(fh, desc.media_type)
+
+        write_docker_archive(
+            path,
+            (tag,) if tag else (),
+            one.config,
+            tuple(layer.descriptor for layer in one.layers),
+            open_layer,
+        )
+        return f"docker-archive:{path}"
+    raise UsageError(
+        f"unknown output {output!r}", hint="write oci:DIR[:TAG] or docker-archive:FILE"
+    )
+
+
+def _add_sbom_to_layout(ref: OciRef, image: BuiltImage, sbom_bytes: bytes) -> None:
+    """The SBOM as a referrer of the image inside the layout, under the fallback tag name."""
+    manifest = sbom_manifest(image.root, sbom_bytes, image.created)
+    data = manifest.to_bytes()
+    desc = oci.Descriptor(
+        oci.MANIFEST, oci.sha256_digest(data), len(data), artifact_type=oci.SBOM_ARTIFACT
+    )
+    write_layout(
+        OciRef(ref.path, fallback_tag(image.root.digest)),
+        desc,
+        {
+            oci.sha256_digest(sbom_bytes): sbom_bytes,
+            oci.sha256_digest(oci.EMPTY_BLOB): oci.EMPTY_BLOB,
+            desc.digest: data,
+        },
+    )
