@@ -90,11 +90,7 @@ def render(
 def _licenses(text: str | None) -> list:  # type: ignore[type-arg]  # cyclonedx license union
     if not text or not text.strip():
         return []
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from cyclonedx.factory.license import LicenseFactory
+    from cyclonedx.contrib.license.factories import LicenseFactory
 
     return [LicenseFactory().make_from_string(text.strip()[:200])]
 
