@@ -43,6 +43,7 @@ def write_dockerfile(
     """Write the Dockerfile (into `output_dir`, default the project root), the lock exports
     it copies, and the `.dockerignore` of the build context (the project root)."""
     from hermetic.env.export import export
+
     from hermetic.layout import find_project
     from hermetic.lock.read import load_lock
     from hermetic.manifest.image import read_image_settings
