@@ -62,6 +62,19 @@ VARIABLES: tuple[Variable, ...] = (
         "unset",
         internal=True,
     ),
+    Variable(
+        "HERMETIC_REGISTRY_USERNAME",
+        "User name for the registry `hermetic image build --push` pushes to (and pulls a base "
+        "from), with `HERMETIC_REGISTRY_PASSWORD`; wins over auth.json and "
+        "~/.docker/config.json. Never written anywhere.",
+        "unset: credentials come from `REGISTRY_AUTH_FILE`, else "
+        "`$XDG_RUNTIME_DIR/containers/auth.json`, else `~/.docker/config.json`",
+    ),
+    Variable(
+        "HERMETIC_REGISTRY_PASSWORD",
+        "Password or token that goes with `HERMETIC_REGISTRY_USERNAME`.",
+        "unset",
+    ),
     Variable("XDG_CACHE_HOME", "The user's cache directory (XDG).", "`~/.cache`"),
     Variable(
         "RATTLER_CACHE_DIR",

@@ -9,7 +9,9 @@ PATH set (no activation tricks). hadolint reports nothing on it (tested).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hermetic.errors import UsageError
 from hermetic.fs import atomic_write_text
@@ -42,9 +44,8 @@ def write_dockerfile(
 ) -> list[Path]:
     """Write the Dockerfile (into `output_dir`, default the project root), the lock exports
     it copies, and the `.dockerignore` of the build context (the project root)."""
-    from hermetic.env.export import export
-
     from hermetic.layout import find_project
+    from hermetic.lock.export import export
     from hermetic.lock.read import load_lock
     from hermetic.manifest.image import read_image_settings
 
@@ -146,5 +147,5 @@ def _in_context(path: Path, context: Path) -> str:
         ) from None
 
 
-def _has_python(records: list[object]) -> bool:
-    return any(getattr(r, "name").normalized == "python" for r in records)  # noqa: B009
+def _has_python(records: Sequence[Any]) -> bool:  # rattler RepoDataRecords
+    return any(r.name.normalized == "python" for r in records)
