@@ -134,23 +134,24 @@ class CudaComponent:
     pip: str
     soname: str  # the library's file stem
     versioned_like_cuda: bool  # the library's own version is the CUDA version
+    in_cudatoolkit: bool = False  # also shipped by conda's legacy `cudatoolkit` (CUDA <= 11)
 
 
 CUDA_COMPONENTS: tuple[CudaComponent, ...] = (
-    CudaComponent("cudart", "cuda-cudart", "nvidia-cuda-runtime", "libcudart", True),
-    CudaComponent("nvrtc", "cuda-nvrtc", "nvidia-cuda-nvrtc", "libnvrtc", True),
-    CudaComponent("cupti", "cuda-cupti", "nvidia-cuda-cupti", "libcupti", True),
-    CudaComponent("nvtx", "cuda-nvtx", "nvidia-nvtx", "libnvToolsExt", True),
+    CudaComponent("cudart", "cuda-cudart", "nvidia-cuda-runtime", "libcudart", True, True),
+    CudaComponent("nvrtc", "cuda-nvrtc", "nvidia-cuda-nvrtc", "libnvrtc", True, True),
+    CudaComponent("cupti", "cuda-cupti", "nvidia-cuda-cupti", "libcupti", True, True),
+    CudaComponent("nvtx", "cuda-nvtx", "nvidia-nvtx", "libnvToolsExt", True, True),
     CudaComponent("nvcc", "cuda-nvcc", "nvidia-cuda-nvcc", "libnvptxcompiler", True),
     CudaComponent("nvjitlink", "libnvjitlink", "nvidia-nvjitlink", "libnvJitLink", True),
-    CudaComponent("cublas", "libcublas", "nvidia-cublas", "libcublas", True),
-    CudaComponent("cufft", "libcufft", "nvidia-cufft", "libcufft", False),
-    CudaComponent("curand", "libcurand", "nvidia-curand", "libcurand", False),
-    CudaComponent("cusolver", "libcusolver", "nvidia-cusolver", "libcusolver", False),
-    CudaComponent("cusparse", "libcusparse", "nvidia-cusparse", "libcusparse", False),
+    CudaComponent("cublas", "libcublas", "nvidia-cublas", "libcublas", True, True),
+    CudaComponent("cufft", "libcufft", "nvidia-cufft", "libcufft", False, True),
+    CudaComponent("curand", "libcurand", "nvidia-curand", "libcurand", False, True),
+    CudaComponent("cusolver", "libcusolver", "nvidia-cusolver", "libcusolver", False, True),
+    CudaComponent("cusparse", "libcusparse", "nvidia-cusparse", "libcusparse", False, True),
     CudaComponent("cufile", "libcufile", "nvidia-cufile", "libcufile", False),
-    CudaComponent("npp", "libnpp", "nvidia-npp", "libnpp", False),
-    CudaComponent("nvjpeg", "libnvjpeg", "nvidia-nvjpeg", "libnvjpeg", False),
+    CudaComponent("npp", "libnpp", "nvidia-npp", "libnpp", False, True),
+    CudaComponent("nvjpeg", "libnvjpeg", "nvidia-nvjpeg", "libnvjpeg", False, True),
     CudaComponent("cudnn", "cudnn", "nvidia-cudnn", "libcudnn", False),
     CudaComponent("nccl", "nccl", "nvidia-nccl", "libnccl", False),
     CudaComponent("nvshmem", "libnvshmem", "nvidia-nvshmem", "libnvshmem", False),

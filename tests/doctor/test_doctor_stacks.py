@@ -156,12 +156,14 @@ def test_gpu_dropped_by_cuda_13_is_one_finding(tmp_path: Path) -> None:
 def test_fatbins_in_ldata_are_found(tmp_path: Path) -> None:
     lib = build_lib(tmp_path / "libcufft.so.12")
     add_section(lib, ".nv_fatbin", fatbin_for(75))
-    blob = fatbin_for(75, 80, 86, 90, 100, 120) + b"\0" * 4096
+    lto = fatbin_container([fatbin_entry(8, 75, b"lto-ir", header_size=128)])  # callbacks
+    blob = fatbin_for(75, 80, 86, 90, 100, 120) + lto + b"\0" * 4096
     add_section(lib, ".ldata", blob)
     info = read_elf(lib)
     assert isinstance(info, ElfInfo) and info.fatbin is not None
     fb = read_fatbin(str(lib), info.fatbin)
-    assert fb.sass == ("75", "80", "86", "90", "100", "120") and fb.outside == 6
+    assert fb.sass == ("75", "80", "86", "90", "100", "120") and fb.ptx == ()
+    assert fb.outside == 7 and fb.containers == 8  # the LTO-IR container counts, as no code
     assert coverage(fb, (9, 0)) == "sass" and not fb.stub
 
 
@@ -349,3 +351,24 @@ def test_jax_with_its_cuda_plugin(tmp_path: Path) -> None:
     assert "jax.devices('gpu') will raise" in v.text and "a GPU in sm_80…sm_90" in v.text
     assert [lib.component for lib in v.loads] == ["cudart"]
     assert doctor(env, driver="575.51.03", gpu="sm_90").verdicts[0].status == "ok"
+
+
+def test_cuda_package_names_and_pip_twins() -> None:
+    from hermetic.cuda import component_for_pip, pip_twin, pytorch_index_for_driver
+    from hermetic.policy.native import conda_equivalents
+
+    assert pip_twin("libcublas", 12) == "nvidia-cublas-cu12"
+    assert pip_twin("libcublas", 13) == "nvidia-cublas"  # CUDA 13 wheels have no suffix
+    assert pip_twin("cudnn", 13) == "nvidia-cudnn-cu13"
+    hit = component_for_pip("nvidia_cufft")
+    assert hit is not None and hit[0].key == "cufft" and hit[1] is None
+    assert conda_equivalents("nvidia-cublas", {"libcublas", "cudatoolkit"}) == (
+        "libcublas",
+        "cudatoolkit",
+    )
+    assert conda_equivalents("nvidia-nccl-cu13", {"nccl"}) == ("nccl",)
+    assert pytorch_index_for_driver("580.95.05") == "cu130"
+    assert pytorch_index_for_driver("535.104.05") == "cu129"  # minor version compatibility
+    assert pytorch_index_for_driver("580.95.05", 61) == "cu126"  # the last for Pascal
+    assert pytorch_index_for_driver("450.80.02") == "cu118"  # the CUDA 11 floor
+    assert pytorch_index_for_driver("450.51.06") is None

@@ -2,7 +2,7 @@
 
 Layout (as cuobjdump reads it): a container is a 16-byte header -- u32 magic 0xBA55ED50, u16
 version (1), u16 header size (16), u64 size of what follows -- then entries back to back. An
-entry header starts with u16 kind (1 = PTX, 2 = ELF/SASS), u16 version, u32 header size
+entry header starts with u16 kind (1 = PTX, 2 = ELF/SASS, 8 = LTO IR), u16 version, u32 header size
 (64, 80 or 112), u64 padded payload size; its u32 at offset 28 is the SM architecture (80 for
 sm_80) and its u64 at offset 40 the flags: 0x100000 marks an arch-specific build (`sm_90a`),
 0x200000 a family-specific one (`sm_100f`) -- checked against cuobjdump 13.5 on cuBLASLt 13.
@@ -33,6 +33,8 @@ _MAGIC_BYTES = struct.pack("<I", FATBIN_MAGIC)
 KIND_PTX = 1
 KIND_ELF = 2
 KIND_ELF_ALT = 0x10
+KIND_LTO_IR = 8  # NVVM IR for JIT LTO (cuFFT's callbacks): neither SASS nor PTX
+_KINDS = frozenset({KIND_PTX, KIND_ELF, 4, KIND_LTO_IR, KIND_ELF_ALT, 0x40})
 FLAG_ARCH_SPECIFIC = 0x100000
 FLAG_FAMILY_SPECIFIC = 0x200000
 _CONTAINER = struct.Struct("<IHHQ")
@@ -98,7 +100,7 @@ def _entries(
         kind, _v, ehsize, payload, arch, flags = _ENTRY.unpack_from(mm, entry)
         if ehsize == 0:
             break
-        if strict and (ehsize < 64 or ehsize > 512 or kind not in (1, 2, 0x10) or arch > 1000):
+        if strict and (ehsize < 64 or ehsize > 512 or kind not in _KINDS or arch > 1000):
             return False
         code = str(arch) + (
             "a" if flags & FLAG_ARCH_SPECIFIC else "f" if flags & FLAG_FAMILY_SPECIFIC else ""

@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import re
 
-# PyPI wheel name pattern -> conda package names that ship the same library.
+from hermetic.cuda import component_for_pip
+
+# PyPI wheel name pattern -> conda package names that ship the same library. The CUDA wheels
+# (nvidia-*-cuXX, and CUDA 13's suffix-less nvidia-*) come from the one table in hermetic.cuda.
 BUNDLED: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"nvidia-cudnn-cu\d+", ("cudnn",)),
-    (r"nvidia-cublas-cu\d+", ("libcublas", "cudatoolkit")),
-    (r"nvidia-cuda-runtime-cu\d+", ("cuda-cudart", "cudatoolkit")),
-    (r"nvidia-cuda-nvrtc-cu\d+", ("cuda-nvrtc", "cudatoolkit")),
-    (r"nvidia-cuda-cupti-cu\d+", ("cuda-cupti", "cudatoolkit")),
-    (r"nvidia-cufft-cu\d+", ("libcufft", "cudatoolkit")),
-    (r"nvidia-curand-cu\d+", ("libcurand", "cudatoolkit")),
-    (r"nvidia-cusolver-cu\d+", ("libcusolver", "cudatoolkit")),
-    (r"nvidia-cusparse-cu\d+", ("libcusparse", "cudatoolkit")),
-    (r"nvidia-nccl-cu\d+", ("nccl",)),
-    (r"nvidia-nvjitlink-cu\d+", ("libnvjitlink",)),
-    (r"nvidia-nvtx-cu\d+", ("cuda-nvtx", "cudatoolkit")),
     (r"mkl", ("mkl",)),
     (r"intel-openmp", ("intel-openmp", "llvm-openmp")),
     (r"tbb", ("tbb",)),
@@ -30,6 +21,11 @@ BUNDLED: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def conda_equivalents(pypi_name: str, conda_names: set[str]) -> tuple[str, ...]:
     """The conda packages in `conda_names` that ship what the wheel `pypi_name` bundles."""
+    cuda = component_for_pip(pypi_name)
+    if cuda is not None:
+        comp = cuda[0]
+        names = (comp.conda, "cudatoolkit") if comp.in_cudatoolkit else (comp.conda,)
+        return tuple(c for c in names if c in conda_names)
     for pattern, conda in BUNDLED:
         if re.fullmatch(pattern, pypi_name):
             return tuple(c for c in conda if c in conda_names)
