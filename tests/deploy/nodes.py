@@ -46,7 +46,7 @@ def node_matches(labels: dict[str, str], node_affinity: dict[str, Any]) -> bool:
     )
 
 
-def gfd_labels(driver: str, *, families: str = "both", cc: str | None = None) -> dict[str, str]:
+def gfd_labels(driver: str, *, families: str = "both", cc: str | None = "8.0") -> dict[str, str]:
     """Labels GFD's version labeler writes for `driver` (revision kept as written: '05')."""
     parts = driver.split(".")
     major, minor = parts[0], parts[1]

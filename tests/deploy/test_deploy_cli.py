@@ -159,3 +159,16 @@ def test_devcontainer_with_pre_commit_and_a_required_gpu(tmp_path: Path) -> None
     assert dc["image"] == IMAGE
     assert dc["runArgs"] == ["--gpus", "all"]
     assert dc["hostRequirements"] == {"gpu": True}
+
+
+def test_cuda_13_keeps_pods_off_gpus_it_dropped(tmp_path: Path) -> None:
+    project(tmp_path, CPU + '[system-requirements]\ncuda = "13.0"\n')
+    hermetic("k8s", "--image", IMAGE, "--gpus", "1", cwd=tmp_path)
+    job = yaml.safe_load((tmp_path / "k8s/default/job.yaml").read_text())
+    affinity = job["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
+    assert node_matches(gfd_labels("580.65.06", cc="7.5"), affinity)  # Turing
+    assert node_matches(gfd_labels("580.65.06", cc="10.0"), affinity)  # Blackwell
+    assert not node_matches(gfd_labels("580.65.06", cc="7.0"), affinity)  # Volta: dropped
+    assert not node_matches(gfd_labels("575.51.03", cc="9.0"), affinity)  # driver too old
+    out = hermetic("k8s", "--image", IMAGE, "--gpus", "1", "--gpu-arch", "sm_70+", cwd=tmp_path)
+    assert "admits GPUs older than sm_75" in out.stderr

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from hermetic.cuda import min_driver_for, version_tuple
+from hermetic.cuda import MIN_SM_FOR_CUDA_MAJOR, min_driver_for, version_tuple
 from hermetic.errors import UsageError
 
 Operator = Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
@@ -133,24 +133,24 @@ def cuda_placement(cuda: str) -> Placement:
     return Placement(terms, (reason,))
 
 
+def min_gpu_arch_for(cuda: str) -> int | None:
+    """The oldest GPU architecture (sm number) a CUDA major builds for: 75 for CUDA 13."""
+    parsed = version_tuple(cuda)
+    return MIN_SM_FOR_CUDA_MAJOR.get(parsed[0]) if parsed else None
+
+
+def arch_floor(arch: str) -> int:
+    """The lowest sm number `--gpu-arch` lets through (`sm_80+` -> 80, `sm_90` -> 90)."""
+    major, minor, _ = _parse_arch(arch)
+    return major * 10 + minor
+
+
 _ARCH = re.compile(r"^(?:sm_?|compute_)?(\d+)(?:\.(\d+))?(\+)?$", re.IGNORECASE)
 
 
 def gpu_arch_placement(arch: str) -> Placement:
     """`sm_80+` (compute capability >= 8.0), `sm_86` (exactly 8.6), `8.0+`, `9.0`."""
-    m = _ARCH.match(arch.strip())
-    if m is None:
-        raise UsageError(
-            f"not a GPU architecture: {arch!r}", hint="write sm_80+ (8.0 or newer) or sm_90"
-        )
-    digits, minor, plus = m.group(1), m.group(2), m.group(3)
-    if minor is None:
-        if len(digits) < 2:
-            major, minor_n = int(digits), 0
-        else:
-            major, minor_n = int(digits[:-1]), int(digits[-1])
-    else:
-        major, minor_n = int(digits), int(minor)
+    major, minor_n, plus = _parse_arch(arch)
     if plus:
         terms = at_least(COMPUTE_LABELS, (major, minor_n))
         reason = f"GPU compute capability >= {major}.{minor_n} (sm_{major}{minor_n})"
@@ -172,6 +172,20 @@ def architecture_placement(oci_platforms: tuple[str, ...]) -> Placement:
         ((Expression(ARCH_LABEL, "In", archs),),),
         (f"node architecture {' or '.join(archs)} (the environment's linux platforms)",),
     )
+
+
+def _parse_arch(arch: str) -> tuple[int, int, bool]:
+    m = _ARCH.match(arch.strip())
+    if m is None:
+        raise UsageError(
+            f"not a GPU architecture: {arch!r}", hint="write sm_80+ (8.0 or newer) or sm_90"
+        )
+    digits, minor, plus = m.group(1), m.group(2), m.group(3)
+    if minor is not None:
+        return int(digits), int(minor), bool(plus)
+    if len(digits) < 2:
+        return int(digits), 0, bool(plus)
+    return int(digits[:-1]), int(digits[-1]), bool(plus)
 
 
 def combine(*placements: Placement) -> Placement | None:

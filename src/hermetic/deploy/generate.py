@@ -16,10 +16,12 @@ from hermetic.deploy import devcontainer as dc_mod
 from hermetic.deploy import k8s as k8s_mod
 from hermetic.deploy.affinity import (
     Placement,
+    arch_floor,
     architecture_placement,
     combine,
     cuda_placement,
     gpu_arch_placement,
+    min_gpu_arch_for,
 )
 from hermetic.deploy.imageref import parse_image_ref, resolve_digest
 from hermetic.deploy.written import GeneratedFile, Written, write_generated
@@ -236,10 +238,19 @@ def generate_k8s(
     placements: list[Placement] = [architecture_placement(_oci_platforms(view, env))]
     if need.cuda and workload.gpus:
         placements.append(cuda_placement(need.cuda))
+    if gpu_arch and not workload.gpus:
+        raise UsageError("--gpu-arch needs --gpus N")
+    min_sm = min_gpu_arch_for(need.cuda) if need.cuda and workload.gpus else None
     if gpu_arch:
-        if not workload.gpus:
-            raise UsageError("--gpu-arch needs --gpus N")
         placements.append(gpu_arch_placement(gpu_arch))
+        if min_sm is not None and arch_floor(gpu_arch) < min_sm:
+            warnings.append(
+                f"--gpu-arch {gpu_arch} admits GPUs older than sm_{min_sm}, which CUDA "
+                f"{need.cuda} no longer builds for"
+            )
+    elif min_sm is not None:
+        # CUDA 13 dropped Maxwell, Pascal and Volta: keep the pods off those GPUs
+        placements.append(gpu_arch_placement(f"sm_{min_sm}+"))
     placement = combine(*placements)
     image = _pinned(workload.image)
     annotations = dict(workload.annotations)
