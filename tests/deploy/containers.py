@@ -44,7 +44,8 @@ def podman_env(root: Path, registry: str) -> dict[str, str]:
 
 
 def busybox_rootfs(work: Path) -> Path | None:
-    """A rootfs with busybox-static, /etc/passwd (uid 1000 `hermetic`) and a 1777 /tmp."""
+    """A rootfs with busybox-static and a 1777 /tmp. Like hermetic's images, the user that
+    runs it (65532) has no /etc/passwd entry and no home but HOME=/tmp."""
     debs = sorted(Path("/var/cache/apt/archives").glob("busybox-static_*.deb"))
     if not debs:
         work.mkdir(parents=True, exist_ok=True)
@@ -56,13 +57,11 @@ def busybox_rootfs(work: Path) -> Path | None:
             return None
     rootfs = work / "rootfs"
     subprocess.run(["dpkg", "-x", str(debs[-1]), str(rootfs)], check=True)
-    for d in ("etc", "tmp", "home/hermetic"):
+    for d in ("etc", "tmp"):
         (rootfs / d).mkdir(parents=True, exist_ok=True)
     (rootfs / "tmp").chmod(0o1777)
-    (rootfs / "etc/passwd").write_text(
-        "root:x:0:0:root:/root:/bin/sh\nhermetic:x:1000:1000::/home/hermetic:/bin/sh\n"
-    )
-    (rootfs / "etc/group").write_text("root:x:0:\nhermetic:x:1000:\n")
+    (rootfs / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (rootfs / "etc/group").write_text("root:x:0:\n")
     for applet in ("sh", "echo", "id", "touch", "httpd", "wget", "sleep", "cat"):
         (rootfs / "bin" / applet).symlink_to("busybox")
     return rootfs
@@ -71,18 +70,17 @@ def busybox_rootfs(work: Path) -> Path | None:
 def push_rootfs(registry: str, repo: str, tag: str, rootfs: Path) -> str:
     buf = io.BytesIO()
 
-    def owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
-        if info.name.startswith("./home/hermetic"):  # the devcontainer CLI writes markers there
-            info.uid = info.gid = 1000
-        return info
-
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        tar.add(rootfs, arcname=".", filter=owned)
+        tar.add(rootfs, arcname=".")
     layer = buf.getvalue()
     config = {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Cmd": ["sh"], "User": "1000:1000", "Env": ["PATH=/usr/bin:/bin"]},
+        "config": {
+            "Cmd": ["sh"],
+            "User": "65532:65532",
+            "Env": ["PATH=/usr/bin:/bin", "HOME=/tmp"],
+        },
         "history": [{"created_by": "busybox-static rootfs (hermetic tests)"}],  # buildah needs it
         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
     }

@@ -51,7 +51,7 @@ def test_devcontainer_up_runs_post_create_as_the_remote_user(
     (workspace / "hermetic.toml").write_text(
         'name = "tiny"\nchannels = ["conda-forge"]\nplatforms = ["linux-64"]\n'
         "[devcontainer]\n"
-        'postCreateCommand = "id -un > /tmp/post-create-ran"\n'
+        'postCreateCommand = "id -u > /tmp/post-create-ran"\n'
         # rootful podman (CI runs as root) refuses the CLI's --userns=keep-id for a non-root
         # remoteUser; an explicit identity mapping is what it accepts instead
         'runArgs = ["--uidmap=0:0:65536", "--gidmap=0:0:65536"]\n'
@@ -63,7 +63,7 @@ def test_devcontainer_up_runs_post_create_as_the_remote_user(
     up = subprocess.run([*cli, "up", *where], env=env, capture_output=True, text=True, timeout=300)
     result = json.loads(up.stdout.strip().splitlines()[-1])
     assert result["outcome"] == "success", up.stderr[-2000:]
-    assert result["remoteUser"] == "hermetic"
+    assert result["remoteUser"] == "65532"
     run = subprocess.run(
         [*cli, "exec", *where, "sh", "-c", "cat /tmp/post-create-ran; id -u; echo $HERMETIC_ENV"],
         env=env,
@@ -71,4 +71,4 @@ def test_devcontainer_up_runs_post_create_as_the_remote_user(
         text=True,
         timeout=120,
     )
-    assert run.stdout.split() == ["hermetic", "1000", "default"], run.stderr[-2000:]
+    assert run.stdout.split() == ["65532", "65532", "default"], run.stderr[-2000:]

@@ -67,7 +67,7 @@ def test_job_runs_hardened_in_podman(tiny_image, tmp_path: Path) -> None:  # typ
         )
         assert state.stdout.split() == ["0", "true"]
         logs = podman(env, "logs", container).stdout
-        assert logs.splitlines() == ["uid=1000", "tmp-writable", "root-read-only"]
+        assert logs.splitlines() == ["uid=65532", "tmp-writable", "root-read-only"]
         image = podman(env, "inspect", container, "--format", "{{.ImageName}}").stdout
         assert digest in image
     finally:

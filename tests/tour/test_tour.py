@@ -32,7 +32,7 @@ def test_tour_runs_offline_and_proves_where_things_came_from(tmp_path):
     assert "0 error(s)" in out and (tmp_path / "t" / "doctor.html").is_file()
     # the deploy steps: a devcontainer and a Job, read back and validated
     assert (tmp_path / "t" / ".devcontainer" / "devcontainer.json").is_file()
-    assert "interpreter /opt/env/bin/python, user hermetic" in out
+    assert "interpreter /opt/env/bin/python, user 65532" in out
     assert "1 manifest(s) valid (kubernetes-validate --strict" in out
     # the env stays readable by conda-style tools: every conda-meta/*.json is a package record
     for record in (prefix / "conda-meta").glob("*.json"):

@@ -23,7 +23,9 @@ from hermetic.layout import toml_loads
 GpuNeed = Literal["none", "optional", "required"]
 #: where an environment lives inside hermetic's images, and who runs it
 IMAGE_ENV_PREFIX = "/opt/env"  # `hermetic image`'s fixed prefix (docs/image.md)
-REMOTE_USER = "hermetic"
+#: hermetic images run as uid 65532 (`hermetic image`'s default user), which has no name in
+#: the base's /etc/passwd: the devcontainer CLI takes the number
+REMOTE_USER = "65532"
 EXTENSIONS = ("ms-python.python", "ms-toolsai.jupyter")
 TABLE = "devcontainer"
 
@@ -53,7 +55,8 @@ def devcontainer(spec: DevcontainerSpec) -> dict[str, Any]:
     else:
         doc["build"] = {"dockerfile": spec.dockerfile, "context": spec.context}
     doc["remoteUser"] = REMOTE_USER
-    doc["updateRemoteUserUID"] = True
+    # no named user to renumber in hermetic's images: updating would only cost an image build
+    doc["updateRemoteUserUID"] = False
     doc["containerEnv"] = {"HERMETIC_ENV": spec.environment}
     doc["customizations"] = {
         "vscode": {

@@ -17,8 +17,8 @@ from hermetic.errors import UsageError
 
 Kind = Literal["job", "deployment", "cronjob", "build"]
 KINDS: tuple[Kind, ...] = ("job", "deployment", "cronjob", "build")
-#: the non-root user hermetic's images and pods run as
-UID = 1000
+#: the non-root user hermetic's images (`hermetic image`'s default user) and pods run as
+UID = 65532
 MANAGED_BY = {"app.kubernetes.io/managed-by": "hermetic"}
 LABEL_ENV = "hermetic.dev/environment"
 ANNOTATION_LOCK = "hermetic.dev/lock-sha256"
