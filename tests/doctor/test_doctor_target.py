@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hermetic.doctor.target import find_target
 from hermetic.errors import UsageError
+from hermetic.project.doctor import find_target
 
 
 def project(tmp_path: Path) -> Path:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
-from hermetic.cli.common import exit_with, manifest_option
+from hermetic.cli.common import exit_with
+from hermetic.cli.options import manifest_option
+from hermetic.cli.render import render_findings
+from hermetic.project import Project
+from hermetic.project.query import check_policy
 
 
 @click.command(
@@ -13,33 +20,19 @@ from hermetic.cli.common import exit_with, manifest_option
 @manifest_option
 @click.option("--json", "as_json", is_flag=True, help="Findings as JSON on stdout.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
-def command(manifest, as_json: bool, strict: bool) -> None:
-    from hermetic.cli.common import load_spec
-    from hermetic.layout import find_project
-    from hermetic.policy import lint
-
-    project = find_project(manifest)
-    spec = load_spec(project.manifest)
-    lock = None
-    if project.lock_path.exists():
-        from hermetic.lock.read import load_lock
-
-        lock = load_lock(project.lock_path)
-    findings = lint(spec, lock)
+def command(manifest: Path | None, as_json: bool, strict: bool) -> None:
+    project = Project.open(manifest)
+    report = check_policy(project)
     failing = {"error", "warning"} if strict else {"error"}
-    code = 1 if any(f.severity in failing for f in findings) else 0
+    code = 1 if any(f.severity in failing for f in report.findings) else 0
     if as_json:
-        import json
-
         doc = {
-            "manifest": str(project.manifest),
-            "lock": str(project.lock_path) if lock else None,
-            "findings": [f.to_dict() for f in findings],
+            "manifest": str(project.manifest_path),
+            "lock": str(project.lock_path) if report.lock_checked else None,
+            "findings": [f.to_dict() for f in report.findings],
             "ok": code == 0,
         }
         click.echo(json.dumps(doc, indent=2))
     else:
-        from hermetic.cli.render import render_findings
-
-        render_findings(findings, lock_checked=lock is not None)
+        render_findings(report.findings, lock_checked=report.lock_checked)
     exit_with(code)

@@ -1,15 +1,13 @@
-"""What every command shares: finding the project, turning errors into messages."""
+"""What every command shares: turning errors into messages and exit codes."""
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
 from hermetic.errors import EXIT_FAILED, EXIT_USAGE, HermeticError
-from hermetic.manifest.model import Spec
 
 
 def run_cli(group: click.Group) -> int:
@@ -54,22 +52,3 @@ def exit_with(code: int) -> None:
     """Leave a command with a code (click's way, which run_cli passes through)."""
     raise click.exceptions.Exit(code)
 
-
-manifest_option = click.option(
-    "--manifest",
-    "-m",
-    "manifest",
-    type=click.Path(path_type=Path, dir_okay=True),
-    default=None,
-    help="pyproject.toml, hermetic.toml or environment.yml (default: found from the current dir).",
-)
-
-
-def load_spec(path: Path) -> Spec:
-    """The spec of the manifest at `path`, what its reader accepted with a warning shown."""
-    from hermetic.manifest.load import load_spec as read_spec
-
-    spec = read_spec(path)
-    for warning in spec.warnings:
-        click.secho(f"warning: {warning}", fg="yellow", err=True)
-    return spec

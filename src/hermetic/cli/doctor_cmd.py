@@ -78,16 +78,13 @@ def command(
 ) -> None:
     """Inspect the GPU and native-library stack of an environment, from its files alone."""
     from hermetic.doctor import DoctorOptions, run_doctor
-    from hermetic.doctor.target import find_target, project_root
     from hermetic.errors import UsageError
+    from hermetic.project.doctor import find_target, project_lock
 
     if env is not None and prefix is not None:
         raise UsageError("use -e ENV or --prefix PATH, not both")
     if lock is not None:
-        if lock == Path("hermetic.lock") and not lock.exists():
-            # A bare --lock means the project's lock, wherever in the project we are.
-            project = project_root(Path.cwd())
-            lock = project / "hermetic.lock" if project else lock
+        lock = project_lock(lock, Path.cwd())  # a bare --lock: the project's, from anywhere in it
         opts = DoctorOptions(lock=lock, lock_env=env, platform=platform, driver=driver, gpu=gpu)
     else:
         target = find_target(env, prefix, Path.cwd())

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from hermetic.cli.common import exit_with, manifest_option
+from hermetic.cli.common import exit_with
+from hermetic.cli.options import manifest_option
+from hermetic.cli.render import progress, render_check, render_lock_result
+from hermetic.project import Project
+from hermetic.project import lock as lock_use_case
 
 
 @click.command("lock", help="Solve every environment x platform and write hermetic.lock.")
@@ -19,31 +25,21 @@ from hermetic.cli.common import exit_with, manifest_option
     help="Allow newer versions: of the PACKAGES named, or of everything when none are named.",
 )
 @click.argument("packages", nargs=-1)
-def command(manifest, check: bool, update: bool, packages: tuple[str, ...]) -> None:
-    from hermetic.cli.common import load_spec
-    from hermetic.layout import find_project
-
-    project = find_project(manifest)
-    spec = load_spec(project.manifest)
+def command(manifest: Path | None, check: bool, update: bool, packages: tuple[str, ...]) -> None:
+    project = Project.open(manifest)
+    project.spec  # noqa: B018  (a broken manifest is reported before the usage error below)
     if packages and not update:
         raise click.UsageError("package names are only taken with --update")
     if check:
-        from hermetic.cli.render import render_check
-        from hermetic.lock.check import check_lock
-
-        result = check_lock(spec, project.lock_path)
+        result = lock_use_case.check(project)
         render_check(result)
         exit_with(0 if result.fresh else 1)
 
-    from hermetic.cli.render import progress, render_lock_result
-    from hermetic.lock.update import lock_spec
-
     with progress() as say:
-        result = lock_spec(
-            spec,
-            project.lock_path,
+        locked = lock_use_case.lock(
+            project,
             update=frozenset(p.lower() for p in packages),
             update_all=update and not packages,
             reporter=say,
         )
-    render_lock_result(result)
+    render_lock_result(locked)

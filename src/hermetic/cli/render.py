@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hermetic.lock.query import Listing, Package
+    from hermetic.project.query import Explained
+    from hermetic.project.sync import SyncResult
 
 
 def console(stderr: bool = False):
@@ -87,3 +94,135 @@ def render_findings(findings, lock_checked: bool) -> None:  # tuple[hermetic.fin
     render_text(findings, out)
     scope = "spec and lock" if lock_checked else "spec (no lock yet)"
     out.print(f"checked {scope}: {summary_line(findings)}")
+
+
+def say(message: str) -> None:
+    """A progress line on stderr (install, run and shell-hook report as they go)."""
+    import click
+
+    click.secho(message, err=True, dim=True)
+
+
+def render_sync(result: SyncResult, quiet_when_done: bool = False) -> None:
+    """What `sync` did. `quiet_when_done` (run, shell-hook): stderr, and only if it did something."""
+    if quiet_when_done and result.install.up_to_date and not result.relocked:
+        return
+    render_install(
+        result.install,
+        relocked=result.relocked,
+        stale_reasons=result.stale_reasons,
+        seconds=result.seconds,
+        err=quiet_when_done,
+    )
+
+
+def render_install(
+    install: InstallResult,
+    *,
+    relocked: bool = False,
+    stale_reasons: tuple[str, ...] = (),
+    seconds: float | None = None,
+    err: bool = False,
+) -> None:
+    """What an install did (and the re-lock before it, if any)."""
+    import click
+
+    def echo(msg: str, fg: str | None = None) -> None:
+        click.secho(msg, err=err, fg=fg)
+
+    if relocked:
+        echo("the lock was stale and was re-locked:", fg="yellow")
+        for reason in stale_reasons:
+            echo(f"  - {reason}")
+    for r in install.refetched:
+        echo(
+            f"warning: the cached {r.package} was corrupted ({r.reason}); "
+            f"it was extracted again from its channel",
+            fg="yellow",
+        )
+    try:
+        where = os.path.relpath(install.prefix)
+    except ValueError:
+        where = str(install.prefix)
+    head = f"{install.environment} ({install.platform})"
+    if install.up_to_date:
+        echo(f"{head} is up to date: {where}")
+        return
+    if install.repaired:
+        echo(f"{head}: an interrupted install was found and repaired", fg="yellow")
+    parts = [f"{len(install.conda_linked)} conda package(s) linked"]
+    if install.conda_removed:
+        parts.append(f"{len(install.conda_removed)} removed")
+    if install.pypi_installed:
+        parts.append(f"{len(install.pypi_installed)} PyPI package(s) installed")
+    if install.pypi_removed:
+        parts.append(f"{len(install.pypi_removed)} PyPI package(s) removed")
+    took = install.seconds if seconds is None else seconds
+    echo(f"{head}: {', '.join(parts)} in {took:.2f}s -> {where}")
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def render_listing(listing: Listing) -> None:
+    """`hermetic list`: a table of the locked packages, requested ones in bold."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for col, justify in (
+        ("name", "left"),
+        ("version", "left"),
+        ("build", "left"),
+        ("source", "left"),
+        ("size", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]  # rich's Literal
+    for p in listing.packages:
+        name = f"[bold]{p.name}[/bold]" if p.requested else p.name
+        table.add_row(name, p.version, p.build, p.source, human_size(p.size))
+    out = console()
+    out.print(table)
+    total = sum(p.size or 0 for p in listing.packages)
+    out.print(
+        f"\n{len(listing.packages)} package(s) in {listing.environment} ({listing.platform}), "
+        f"{human_size(total)}; bold: requested by the spec"
+    )
+
+
+def render_why(explained: Explained) -> None:
+    """`hermetic tree`: the package, then each chain of dependents up to what the spec asks."""
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    requested = explained.requested
+    result = explained.why
+
+    def label(p: Package) -> str:
+        text = f"{p.name} {p.version}" + (f" {p.build}" if p.build else "") + f" ({p.source})"
+        if p.name in requested:
+            text += f"  [green]<- spec: {escape(requested[p.name])}[/green]"
+        return text
+
+    out = console()
+    root = Tree(label(result.package))
+    if not result.chains:
+        out.print(root)
+        out.print("nothing in the spec leads to it (it is not reachable from a requested package)")
+        return
+    nodes: dict[tuple[tuple[str, str], ...], Tree] = {}
+    for chain in result.chains:
+        parent = root
+        for i in range(1, len(chain)):
+            key = tuple((p.source, p.name) for p in chain[: i + 1])
+            if key not in nodes:
+                nodes[key] = parent.add(label(chain[i]))
+            parent = nodes[key]
+    out.print(root)

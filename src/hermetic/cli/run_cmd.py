@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import click
 
-from hermetic.cli.common import manifest_option
-from hermetic.cli.install_cmd import environment_option, frozen_option, locked_option
+from hermetic.cli.options import environment_option, frozen_option, locked_option, manifest_option
+from hermetic.cli.render import render_sync, say
+from hermetic.project import Project
+from hermetic.project.run import prepare_run
+from hermetic.project.sync import Mode
 
 
 @click.command(
@@ -18,25 +25,14 @@ from hermetic.cli.install_cmd import environment_option, frozen_option, locked_o
 @frozen_option
 @locked_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
-def command(manifest, environment: str, frozen: bool, locked: bool, command) -> None:
-    import os
-    import sys
-
-    from hermetic.cli.install_cmd import ensure
-    from hermetic.env.run import plan_run
-
-    project, spec, result = ensure(manifest, environment, frozen, locked)
-    activation = _activation(spec, environment, result.platform)
-    plan = plan_run(result.prefix, environment, activation, project.root, list(command))
+def command(
+    manifest: Path | None, environment: str, frozen: bool, locked: bool, command: tuple[str, ...]
+) -> None:
+    mode = Mode(frozen=frozen, locked=locked)
+    project = Project.open(manifest)
+    prepared = prepare_run(project, environment, command, mode=mode, reporter=say)
+    render_sync(prepared.sync, quiet_when_done=True)
+    plan = prepared.plan
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(plan.executable, list(plan.argv), dict(plan.env))
-
-
-def _activation(spec, environment: str, platform: str):
-    from hermetic.manifest.model import Activation
-
-    try:
-        return spec.environment(environment).activation(platform)
-    except Exception:  # --frozen with an environment the spec no longer has
-        return Activation()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from hermetic.cli.common import manifest_option
-from hermetic.cli.install_cmd import environment_option, frozen_option, locked_option
+from hermetic.cli.options import environment_option, frozen_option, locked_option, manifest_option
+from hermetic.cli.render import render_sync, say
+from hermetic.project import Project
+from hermetic.project.run import shell_hook
+from hermetic.project.sync import Mode
 
 
 @click.command("shell-hook", help='Print the activation script: eval "$(hermetic shell-hook)".')
@@ -20,12 +25,11 @@ from hermetic.cli.install_cmd import environment_option, frozen_option, locked_o
     default="bash",
     show_default=True,
 )
-def command(manifest, environment: str, frozen: bool, locked: bool, shell: str) -> None:
-    from hermetic.cli.install_cmd import ensure
-    from hermetic.cli.run_cmd import _activation
-    from hermetic.env.activate import activation_script
-
-    project, spec, result = ensure(manifest, environment, frozen, locked)
-    activation = _activation(spec, environment, result.platform)
-    script = activation_script(result.prefix, activation, shell, project.root, environment)
-    click.echo(script, nl=False)
+def command(
+    manifest: Path | None, environment: str, frozen: bool, locked: bool, shell: str
+) -> None:
+    mode = Mode(frozen=frozen, locked=locked)
+    project = Project.open(manifest)
+    hook = shell_hook(project, environment, shell, mode=mode, reporter=say)
+    render_sync(hook.sync, quiet_when_done=True)
+    click.echo(hook.script, nl=False)

@@ -17,7 +17,7 @@ import click
     help="Where the tour writes its channel, spec, lock and environment.",
 )
 def command(directory: Path) -> None:
-    from hermetic.cli.install_cmd import say
+    from hermetic.cli.render import say
     from hermetic.tour import run_tour
 
     result = run_tour(directory, reporter=lambda title: say(f"... {title}"))

@@ -33,7 +33,7 @@ from hermetic.env.marker import (
     write_marker,
 )
 from hermetic.env.verify import Refetched, prepare_cache, stamp_entries
-from hermetic.errors import HermeticError, LockError, UsageError
+from hermetic.errors import HermeticError, UsageError
 from hermetic.fs import atomic_write_text
 from hermetic.layout import ACTIVATION_SCRIPT, env_prefix
 from hermetic.platform import current_platform
@@ -65,8 +65,6 @@ class InstallResult:
     pypi_removed: tuple[str, ...]
     refetched: tuple[Refetched, ...]  # corrupted cache entries, extracted again
     repaired: bool  # an interrupted install was found and repaired
-    relocked: bool = False  # the lock was stale and was re-locked first
-    stale_reasons: tuple[str, ...] = ()
     cache: Path | None = None
     seconds: float = 0.0
 
@@ -323,63 +321,4 @@ def _os_error(exc: OSError, prefix: Path) -> HermeticError:
     return HermeticError(
         f"cannot write {path}: {exc.strerror}",
         hint="check the permissions and free space of that directory",
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# with the spec: staleness, re-locking, the fast path
-
-
-@dataclass(frozen=True)
-class Mode:
-    """`--frozen`: the lock as it is, never checked; `--locked`: fail if stale."""
-
-    frozen: bool = False
-    locked: bool = False
-
-
-def ensure_environment(
-    spec,
-    lock_path: Path,
-    root: Path,
-    environment: str,
-    *,
-    mode: Mode = Mode(),
-    reporter: Reporter | None = None,
-    platform: str | None = None,
-) -> InstallResult:
-    """Install `environment` of `spec` from the lock, re-locking first when it is stale.
-
-    Costs a hash compare and a marker read when everything is already in place."""
-    start = time.monotonic()
-    relocked = False
-    reasons: tuple[str, ...] = ()
-    if not mode.frozen:
-        spec.environment(environment)  # an unknown name: the error lists the known ones
-        from hermetic.lock.check import check_lock
-
-        check = check_lock(spec, lock_path)
-        if not check.fresh:
-            reasons = tuple(
-                (f"{s.environment}: " if s.environment else "") + s.reason for s in check.stale
-            )
-            if mode.locked:
-                raise LockError(
-                    f"{lock_path} is stale: " + "; ".join(reasons),
-                    hint="run `hermetic lock`, or drop --locked to re-lock automatically",
-                )
-            from hermetic.lock.update import lock_spec
-
-            if reporter:
-                reporter("the lock is stale: " + "; ".join(reasons))
-                reporter("re-locking")
-            lock_spec(spec, lock_path, reporter=reporter)
-            relocked = True
-    elif not Path(lock_path).exists():
-        raise LockError(f"no lock file at {lock_path}", hint="run `hermetic lock` first")
-    result = install_environment(lock_path, root, environment, platform=platform, reporter=reporter)
-    from dataclasses import replace
-
-    return replace(
-        result, relocked=relocked, stale_reasons=reasons, seconds=time.monotonic() - start
     )

@@ -1,4 +1,8 @@
-"""What to inspect: a hermetic env of the project, a prefix, or the active environment."""
+"""What the doctor inspects: a hermetic env of the project, a prefix, or the active environment.
+
+Choosing the target is a use case (it reads the project's layout and the process
+environment); the doctor itself only inspects the prefix or lock it is given.
+"""
 
 from __future__ import annotations
 
@@ -55,3 +59,11 @@ def find_target(
         if environ.get(var):
             return Target(Path(environ[var]), None, project, lock, var)
     return Target(Path(sys.prefix), None, project, lock, "sys.prefix")
+
+
+def project_lock(lock: Path, cwd: Path) -> Path:
+    """`--lock` as given; a bare `--lock` (hermetic.lock, absent here) means the project's."""
+    if lock == Path(LOCK_NAME) and not (cwd / lock).exists():
+        root = project_root(cwd)
+        return root / LOCK_NAME if root else lock
+    return lock

@@ -1,0 +1,33 @@
+"""Click options more than one command takes, defined once so they read the same everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+manifest_option = click.option(
+    "--manifest",
+    "-m",
+    "manifest",
+    type=click.Path(path_type=Path, dir_okay=True),
+    default=None,
+    help="pyproject.toml, hermetic.toml or environment.yml (default: found from the current dir).",
+)
+environment_option = click.option(
+    "--environment",
+    "-e",
+    "environment",
+    default="default",
+    show_default=True,
+    help="The environment to use.",
+)
+platform_option = click.option(
+    "--platform", "-p", "platform", default=None, help="Default: this machine's."
+)
+frozen_option = click.option(
+    "--frozen", is_flag=True, help="Use the lock as it is: never check it against the spec."
+)
+locked_option = click.option(
+    "--locked", is_flag=True, help="Fail (exit 1) if the lock is stale instead of re-locking."
+)

@@ -1,0 +1,72 @@
+"""`Project`: a project's layout, manifest and lock, each read at most once per command.
+
+A `hermetic run` used to find the project, parse the spec, compose the environment and read
+the lock several times over, in whichever layer needed them. A command now opens one
+`Project` and passes it along; everything it reads is read on first use and kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hermetic.errors import LockError
+from hermetic.layout import Layout, find_project
+from hermetic.lock.read import Lock, load_lock
+from hermetic.manifest.load import load_spec
+from hermetic.manifest.model import Environment, Spec
+
+
+class Project:
+    """One project, opened by a command. Not thread-safe; not shared between commands."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self._spec: Spec | None = None
+        self._lock: Lock | None = None
+
+    @classmethod
+    def open(cls, manifest: Path | None = None, cwd: Path | None = None) -> Project:
+        """The project of `manifest` (a file or a directory), else of `cwd` (default: here)."""
+        return cls(find_project(manifest, cwd))
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.layout.manifest
+
+    @property
+    def lock_path(self) -> Path:
+        return self.layout.lock_path
+
+    @property
+    def spec(self) -> Spec:
+        """The validated manifest (parsed on first use)."""
+        if self._spec is None:
+            self._spec = load_spec(self.layout.manifest)
+        return self._spec
+
+    def environment(self, name: str) -> Environment:
+        """A composed environment of the spec; an unknown name lists the known ones."""
+        return self.spec.environment(name)
+
+    @property
+    def has_lock(self) -> bool:
+        return self.lock_path.is_file()
+
+    @property
+    def lock(self) -> Lock:
+        """The lock file (parsed on first use); its absence is a clear error."""
+        if self._lock is None:
+            if not self.has_lock:
+                raise LockError(
+                    f"no lock file at {self.lock_path}", hint="run `hermetic lock` first"
+                )
+            self._lock = load_lock(self.lock_path)
+        return self._lock
+
+    def lock_changed(self) -> None:
+        """Forget the parsed lock: it was just rewritten."""
+        self._lock = None
