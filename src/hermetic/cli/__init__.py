@@ -44,7 +44,8 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None or not _module_exists(entry[0]):
             return None
-        return importlib.import_module(entry[0]).command
+        command: click.Command = importlib.import_module(entry[0]).command
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(n, h) for n, (m, h) in COMMANDS.items() if _module_exists(m)]

@@ -6,23 +6,28 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hermetic.findings import Finding
+    from hermetic.lock.check import CheckResult
     from hermetic.lock.query import Listing, Package
+    from hermetic.lock.update import LockResult
     from hermetic.project.query import Explained
     from hermetic.project.sync import SyncResult
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
-def progress() -> Iterator:
+def progress() -> Iterator[Callable[[str], None]]:
     """A `say(message)` callable shown as a spinner on stderr (plain lines when not a tty)."""
     start = time.monotonic()
     if not sys.stderr.isatty():
@@ -54,7 +59,7 @@ def table(headers: list[str], rows: list[list[str]], right: frozenset[int] = fro
     return "\n".join([line(headers), *(line(r) for r in rows)])
 
 
-def render_lock_result(result) -> None:  # hermetic.lock.update.LockResult
+def render_lock_result(result: LockResult) -> None:
     import click
 
     for note in result.notes:
@@ -75,7 +80,7 @@ def render_lock_result(result) -> None:  # hermetic.lock.update.LockResult
     click.echo(f"\n{verb} {result.path}")
 
 
-def render_check(result) -> None:  # hermetic.lock.check.CheckResult
+def render_check(result: CheckResult) -> None:
     out = console()
     if result.fresh:
         out.print(f"{result.path} is up to date with the spec")
@@ -87,7 +92,7 @@ def render_check(result) -> None:  # hermetic.lock.check.CheckResult
     out.print("run `hermetic lock` to update it")
 
 
-def render_findings(findings, lock_checked: bool) -> None:  # tuple[hermetic.findings.Finding]
+def render_findings(findings: Sequence[Finding], lock_checked: bool) -> None:
     from hermetic.findings import render_text, summary_line
 
     out = console()

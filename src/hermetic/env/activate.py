@@ -25,6 +25,7 @@ _SENTINEL = "/@HERMETIC_CURRENT_PATH@"
 
 def package_script(prefix: Path, shell: str, platform: str | None = None) -> str:
     """rattler's activation script for the environment at `prefix`."""
+    from rattler.platform import Subdir
     from rattler.shell import ActivationVariables, PathModificationBehavior, Shell, activate
 
     if shell not in SHELLS:
@@ -34,8 +35,9 @@ def package_script(prefix: Path, shell: str, platform: str | None = None) -> str
         current_path=[_SENTINEL],
         path_modification_behavior=PathModificationBehavior.Replace,
     )
-    kwargs = {"platform": platform} if platform else {}
-    result = activate(Path(prefix), variables, getattr(Shell, shell), **kwargs)
+    result = activate(
+        Path(prefix), variables, getattr(Shell, shell), Subdir(platform) if platform else None
+    )
     current = "$PATH" if shell == "fish" else "${PATH}"
     return result.script.replace(_SENTINEL, current)
 

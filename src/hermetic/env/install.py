@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hermetic.env import pypi as pypi_env
 from hermetic.env.marker import (
@@ -36,8 +37,13 @@ from hermetic.env.verify import Refetched, prepare_cache, stamp_entries
 from hermetic.errors import HermeticError, UsageError
 from hermetic.fs import atomic_write_text
 from hermetic.layout import ACTIVATION_SCRIPT, env_prefix
+from hermetic.lock.read import Lock, load_lock
 from hermetic.platform import current_platform
 from hermetic.settings import current as current_settings
+
+if TYPE_CHECKING:
+    from rattler import PrefixRecord, RepoDataRecord
+    from rattler.install import InstallerReporter
 
 Reporter = Callable[[str], None]
 
@@ -74,7 +80,7 @@ def _checkpoint(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def resolve_platform(lock, environment: str, platform: str | None) -> str:
+def resolve_platform(lock: Lock, environment: str, platform: str | None) -> str:
     """The platform to install: the one asked for, else this machine's, which the lock must have."""
     have = lock.platforms(environment)
     target = platform or current_platform()
@@ -105,8 +111,6 @@ def install_environment(
     target = platform or current_platform()
     if is_complete(prefix, lock_path, environment, target):
         return _nothing(environment, target, prefix, start)
-
-    from hermetic.lock.read import load_lock
 
     lock = load_lock(lock_path)
     if environment not in lock.environment_names():
@@ -154,7 +158,7 @@ def install_environment(
         locked_names = {r.name.normalized for r in records}
         to_remove = [r for r in installed if r.name.normalized not in locked_names]
         refetched: tuple[Refetched, ...] = ()
-        to_fetch: tuple = ()
+        to_fetch: tuple[RepoDataRecord, ...] = ()
         if to_link:
             say(f"verifying {len(to_link)} package(s) in the cache {cache}")
             plan = prepare_cache(to_link, cache)
@@ -218,11 +222,11 @@ def _nothing(environment: str, platform: str, prefix: Path, start: float) -> Ins
     )
 
 
-def _label(r) -> str:
+def _label(r: RepoDataRecord | PrefixRecord) -> str:
     return f"{r.name.normalized} {r.version} {r.build}"
 
 
-def _sha(r) -> str:
+def _sha(r: RepoDataRecord | PrefixRecord) -> str:
     return r.sha256.hex() if r.sha256 else f"{r.url}"
 
 
@@ -238,23 +242,23 @@ def _make_dirs(prefix: Path, cache: Path) -> None:
             ) from None
 
 
-def _installed_records(prefix: Path) -> list:
+def _installed_records(prefix: Path) -> list[PrefixRecord]:
     """The PrefixRecords in `conda-meta/` (each written by rattler after its files)."""
     from rattler import PrefixRecord
 
-    out = []
+    out: list[PrefixRecord] = []
     for path in sorted((prefix / "conda-meta").glob("*.json")):
         try:
-            out.append(PrefixRecord.from_path(str(path)))
+            out.append(PrefixRecord.from_path(path))
         except Exception:
             # a record cut short: drop it, so the package is linked again
             path.unlink(missing_ok=True)
     return out
 
 
-def _broken_packages(prefix: Path, installed: list) -> set[str]:
+def _broken_packages(prefix: Path, installed: list[PrefixRecord]) -> set[str]:
     """Installed packages with files missing (an unlink or link that was cut short)."""
-    broken = set()
+    broken: set[str] = set()
     for rec in installed:
         for entry in rec.paths_data.paths:
             if not os.path.lexists(prefix / str(entry.relative_path)):
@@ -263,7 +267,13 @@ def _broken_packages(prefix: Path, installed: list) -> set[str]:
     return broken
 
 
-def _rattler_install(records, prefix: Path, cache: Path, installed, reinstall: set[str]) -> None:
+def _rattler_install(
+    records: list[RepoDataRecord],
+    prefix: Path,
+    cache: Path,
+    installed: list[PrefixRecord],
+    reinstall: set[str],
+) -> None:
     import asyncio
 
     from rattler.install import install
@@ -273,8 +283,8 @@ def _rattler_install(records, prefix: Path, cache: Path, installed, reinstall: s
         asyncio.run(
             install(
                 records,
-                target_prefix=str(prefix),
-                cache_dir=str(cache),
+                target_prefix=prefix,
+                cache_dir=cache,
                 installed_packages=installed,
                 reinstall_packages=reinstall or None,
                 show_progress=False,
@@ -285,7 +295,7 @@ def _rattler_install(records, prefix: Path, cache: Path, installed, reinstall: s
         raise _rattler_error(exc, prefix) from None
 
 
-def _KillReporter():
+def _KillReporter() -> InstallerReporter:
     """Kills the process once the first package is linked (fault injection for tests)."""
     from rattler.install import InstallerReporter
 
@@ -293,7 +303,9 @@ def _KillReporter():
         def on_link_complete(self, index: int) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    return KillReporter()
+    # rattler's base class gives every other hook an empty (no-op) body, which mypy reads as
+    # abstract; they are not abstract at runtime
+    return KillReporter()  # type: ignore[abstract]
 
 
 def _rattler_error(exc: Exception, prefix: Path) -> HermeticError:
