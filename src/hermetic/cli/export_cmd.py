@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from hermetic.cli.options import environment_option, manifest_option, platform_option
-from hermetic.lock.export import FORMATS
 from hermetic.errors import HermeticError
 from hermetic.fs import atomic_write_text
+from hermetic.lock.export import FORMATS
 from hermetic.project import Project
 from hermetic.project.query import export_lock
 

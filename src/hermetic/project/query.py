@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hermetic.findings import Finding
 from hermetic.lock.export import Export, export
 from hermetic.lock.query import Listing, Why, list_packages, requested_names, why
-from hermetic.findings import Finding
 from hermetic.policy import lint
 from hermetic.project.pick import pick_environment, pick_platform
 from hermetic.project.project import Project
