@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hermetic.cli.common import manifest_option
+from hermetic.cli.options import manifest_option
 
 
 @click.command("ci")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hermetic.cli.common import manifest_option
+from hermetic.cli.options import manifest_option
 
 
 @click.command("k8s", context_settings={"ignore_unknown_options": False})
