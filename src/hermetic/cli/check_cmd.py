@@ -9,7 +9,7 @@ import click
 
 from hermetic.cli.common import exit_with
 from hermetic.cli.options import manifest_option
-from hermetic.cli.render import render_findings
+from hermetic.cli.render import render_findings, show_warning
 from hermetic.project import Project
 from hermetic.project.query import check_policy
 
@@ -21,7 +21,7 @@ from hermetic.project.query import check_policy
 @click.option("--json", "as_json", is_flag=True, help="Findings as JSON on stdout.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
 def command(manifest: Path | None, as_json: bool, strict: bool) -> None:
-    project = Project.open(manifest)
+    project = Project.open(manifest, warn=show_warning)
     report = check_policy(project)
     failing = {"error", "warning"} if strict else {"error"}
     code = 1 if any(f.severity in failing for f in report.findings) else 0

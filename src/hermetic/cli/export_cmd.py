@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from hermetic.cli.options import environment_option, manifest_option, platform_option
+from hermetic.cli.render import show_warning
 from hermetic.errors import HermeticError
 from hermetic.fs import atomic_write_text
 from hermetic.lock.export import FORMATS
@@ -30,7 +31,7 @@ from hermetic.project.query import export_lock
 def command(
     manifest: Path | None, fmt: str, environment: str, platform: str | None, output: Path | None
 ) -> None:
-    result = export_lock(Project.open(manifest), fmt, environment, platform)
+    result = export_lock(Project.open(manifest, warn=show_warning), fmt, environment, platform)
     for note in result.notes:
         click.secho(f"note: {note}", err=True, fg="yellow")
     if output is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hermetic.cli.options import environment_option, frozen_option, locked_option, manifest_option
-from hermetic.cli.render import render_install, render_sync, say
+from hermetic.cli.render import render_install, render_sync, say, show_warning
 from hermetic.pack.run import install_from_bundle
 from hermetic.project import Project
 from hermetic.project.sync import Mode, sync
@@ -31,6 +31,6 @@ def command(
         render_install(install_from_bundle(bundle_dir, environment))
         return
     mode = Mode(frozen=frozen, locked=locked)
-    project = Project.open(manifest)
+    project = Project.open(manifest, warn=show_warning)
     result = sync(project, environment, mode=mode, reporter=say)
     render_sync(result)

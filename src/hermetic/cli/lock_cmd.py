@@ -8,7 +8,7 @@ import click
 
 from hermetic.cli.common import exit_with
 from hermetic.cli.options import manifest_option
-from hermetic.cli.render import progress, render_check, render_lock_result
+from hermetic.cli.render import progress, render_check, render_lock_result, show_warning
 from hermetic.project import Project
 from hermetic.project import lock as lock_use_case
 
@@ -26,7 +26,7 @@ from hermetic.project import lock as lock_use_case
 )
 @click.argument("packages", nargs=-1)
 def command(manifest: Path | None, check: bool, update: bool, packages: tuple[str, ...]) -> None:
-    project = Project.open(manifest)
+    project = Project.open(manifest, warn=show_warning)
     project.spec  # noqa: B018  (a broken manifest is reported before the usage error below)
     if packages and not update:
         raise click.UsageError("package names are only taken with --update")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from hermetic.lock.check import CheckResult
     from hermetic.lock.query import Listing, Package
     from hermetic.lock.update import LockResult
+    from hermetic.manifest.model import SpecWarning
     from hermetic.project.query import Explained
     from hermetic.project.sync import SyncResult
 
@@ -231,3 +232,10 @@ def render_why(explained: Explained) -> None:
                 nodes[key] = parent.add(label(chain[i]))
             parent = nodes[key]
     out.print(root)
+
+
+def show_warning(message: SpecWarning | str) -> None:
+    """What a reader accepted but the user should fix (e.g. another tool's unsupported key)."""
+    import click
+
+    click.secho(f"warning: {message}", fg="yellow", err=True)

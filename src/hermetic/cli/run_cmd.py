@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from hermetic.cli.options import environment_option, frozen_option, locked_option, manifest_option
-from hermetic.cli.render import render_sync, say
+from hermetic.cli.render import render_sync, say, show_warning
 from hermetic.project import Project
 from hermetic.project.run import prepare_run
 from hermetic.project.sync import Mode
@@ -29,7 +29,7 @@ def command(
     manifest: Path | None, environment: str, frozen: bool, locked: bool, command: tuple[str, ...]
 ) -> None:
     mode = Mode(frozen=frozen, locked=locked)
-    project = Project.open(manifest)
+    project = Project.open(manifest, warn=show_warning)
     prepared = prepare_run(project, environment, command, mode=mode, reporter=say)
     render_sync(prepared.sync, quiet_when_done=True)
     plan = prepared.plan

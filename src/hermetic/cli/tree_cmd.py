@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hermetic.cli.options import environment_option, manifest_option, platform_option
-from hermetic.cli.render import render_why
+from hermetic.cli.render import render_why, show_warning
 from hermetic.project import Project
 from hermetic.project.query import explain
 
@@ -18,4 +18,4 @@ from hermetic.project.query import explain
 @platform_option
 @click.argument("package")
 def command(manifest: Path | None, environment: str, platform: str | None, package: str) -> None:
-    render_why(explain(Project.open(manifest), environment, platform, package))
+    render_why(explain(Project.open(manifest, warn=show_warning), environment, platform, package))

@@ -7,27 +7,37 @@ the lock several times over, in whichever layer needed them. A command now opens
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from hermetic.errors import LockError
 from hermetic.layout import Layout, find_project
 from hermetic.lock.read import Lock, load_lock
 from hermetic.manifest.load import load_spec
-from hermetic.manifest.model import Environment, Spec
+from hermetic.manifest.model import Environment, Spec, SpecWarning
 
 
 class Project:
     """One project, opened by a command. Not thread-safe; not shared between commands."""
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, warn: Callable[[SpecWarning], None] | None = None) -> None:
         self.layout = layout
+        self._warn = warn
         self._spec: Spec | None = None
         self._lock: Lock | None = None
 
     @classmethod
-    def open(cls, manifest: Path | None = None, cwd: Path | None = None) -> Project:
-        """The project of `manifest` (a file or a directory), else of `cwd` (default: here)."""
-        return cls(find_project(manifest, cwd))
+    def open(
+        cls,
+        manifest: Path | None = None,
+        cwd: Path | None = None,
+        warn: Callable[[SpecWarning], None] | None = None,
+    ) -> Project:
+        """The project of `manifest` (a file or a directory), else of `cwd` (default: here).
+
+        `warn` is told, once, what the manifest's reader accepted but the user should fix.
+        """
+        return cls(find_project(manifest, cwd), warn)
 
     @property
     def root(self) -> Path:
@@ -46,6 +56,9 @@ class Project:
         """The validated manifest (parsed on first use)."""
         if self._spec is None:
             self._spec = load_spec(self.layout.manifest)
+            if self._warn is not None:
+                for warning in self._spec.warnings:
+                    self._warn(warning)
         return self._spec
 
     def environment(self, name: str) -> Environment:
