@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from hermetic.env.install import InstallResult
     from hermetic.findings import Finding
     from hermetic.lock.check import CheckResult
     from hermetic.lock.query import Listing, Package
