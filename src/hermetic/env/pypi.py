@@ -125,9 +125,11 @@ def install(prefix: Path, packages: Sequence[PypiArtifact], *, reinstall: bool =
             )
     if hashed:
         lines = [f"{p.name} @ {p.requirement_url} --hash=sha256:{p.sha256}" for p in hashed]
-        _install_lines(prefix, py, lines, ["--require-hashes"], hashed, reinstall)
+        _install_lines(prefix, py, lines, ["--require-hashes", "--no-index"], hashed, reinstall)
     if sources:
         lines = [f"{p.name} @ {p.requirement_url}" for p in sources]
+        # --no-deps still holds; an index stays reachable for the build backend a source
+        # tree names in its build-system.requires (uv's configured index, PyPI by default)
         _install_lines(prefix, py, lines, [], sources, reinstall)
 
 
@@ -139,11 +141,15 @@ def _install_lines(
     packages: Sequence[PypiArtifact],
     reinstall: bool,
 ) -> None:
-    offline = all(p.requirement_url.startswith("file://") for p in packages)
+    # a local build may still need its backend from the index: only a no-index install of
+    # local artifacts is offline
+    offline = "--no-index" in extra and all(
+        p.requirement_url.startswith("file://") for p in packages
+    )
     with tempfile.TemporaryDirectory(prefix="hermetic-pypi-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text("\n".join(lines) + "\n")
-        args = ["pip", "install", "--python", str(py), "--no-deps", *extra, "--no-index"]
+        args = ["pip", "install", "--python", str(py), "--no-deps", *extra]
         args += ["-r", str(req)]
         if offline:
             args.append("--offline")

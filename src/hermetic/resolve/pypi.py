@@ -127,10 +127,7 @@ def resolve_pypi(req: PypiRequest) -> tuple[PypiArtifact, ...]:
     with tempfile.TemporaryDirectory(prefix="hermetic-uv-") as tmp:
         work = Path(tmp)
         provided = dict(req.provided)
-        stub_lines = [
-            f"{name} @ {_stub_wheel(work, name, ver).as_uri()}"
-            for name, ver in sorted(provided.items())
-        ]
+        stub_lines = stub_requirements(provided, work)
         reqs = work / "requirements.in"
         reqs.write_text("\n".join([*req.requirements, *stub_lines]) + "\n")
         prefs = [f"{n}=={v}" for n, v in req.preferences if n not in provided]
@@ -217,6 +214,14 @@ def _explain(req: PypiRequest, stderr: str) -> ResolveError:
         + "\n".join("    " + line for line in text.splitlines()),
         hint=hint,
     )
+
+
+def stub_requirements(provided: Mapping[str, str], work: Path) -> list[str]:
+    """`name @ file://…` lines that make uv take each conda-provided distribution as it is."""
+    return [
+        f"{name} @ {_stub_wheel(work, name, ver).as_uri()}"
+        for name, ver in sorted(provided.items())
+    ]
 
 
 def _stub_wheel(work: Path, name: str, version: str) -> Path:
