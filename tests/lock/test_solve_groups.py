@@ -7,6 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 
+from clirun import hermetic
 from hermetic.lock.check import check_lock
 from hermetic.lock.read import Lock, load_lock
 from hermetic.lock.update import lock_spec
@@ -106,3 +107,41 @@ def test_group_members_get_the_same_versions(tmp_path, conda_channel, wheelhouse
     from rattler import LockFile
 
     LockFile.from_path(path)
+
+
+def test_pixi_manifest_solve_group_from_the_command_line(tmp_path, conda_channel, wheelhouse):
+    """The same case written as a pixi user writes it, run as a user runs it."""
+    root = tmp_path / "px"
+    root.mkdir()
+    (root / "pixi.toml").write_text(
+        textwrap.dedent(f"""
+        [workspace]
+        name = "demo"
+        channels = [{json.dumps(str(conda_channel))}]
+        platforms = ["linux-64"]
+        [dependencies]
+        python = "*"
+        [pypi-options]
+        find-links = [{{ path = {json.dumps(str(wheelhouse))} }}]
+        [feature.train.dependencies]
+        pinner = "*"
+        libtiny = "*"
+        [feature.serve.dependencies]
+        libtiny = "*"
+        [feature.serve.pypi-dependencies]
+        pyusesnum = "*"
+        [environments]
+        train = {{ features = ["train"], solve-group = "prod" }}
+        serve = {{ features = ["serve"], solve-group = "prod" }}
+        """)
+    )
+    proc = hermetic("lock", cwd=root)
+    assert "1 solve group" in proc.stdout + proc.stderr
+    lock = load_lock(root / "hermetic.lock")
+    assert versions(lock, "serve")["libtiny"] == versions(lock, "train")["libtiny"] == "0.9"
+    assert "pinner" not in versions(lock, "serve")
+    assert "pypi:pyusesnum" in versions(lock, "serve")
+    hermetic("lock", "--check", cwd=root)
+    # the serve environment's dependency graph, from the lock alone
+    tree = hermetic("tree", "pynum", "-e", "serve", cwd=root).stdout
+    assert "pyusesnum" in tree

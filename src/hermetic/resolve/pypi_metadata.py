@@ -101,6 +101,8 @@ def remote_wheel_metadata(url: str, sha256: str | None) -> CoreMetadata | None:
             resp = client.get(url.split("#", 1)[0] + ".metadata")
             if resp.status_code == 200:
                 found = resp.text
+            elif resp.status_code in (401, 403, 407, 429) or resp.status_code >= 500:
+                return None  # credentials or a passing fault: not remembered
             else:
                 found = _zip_metadata_by_range(client, url.split("#", 1)[0])
         except (httpx.HTTPError, OSError, zipfile.BadZipFile, ValueError):
@@ -161,9 +163,12 @@ _BLOCK = 64 * 1024
 
 def _zip_metadata_by_range(client: httpx.Client, url: str) -> str | None:
     head = client.head(url)
+    if head.status_code in (401, 403, 407, 429) or head.status_code >= 500:
+        # credentials or a passing fault: not an answer to remember
+        raise ValueError(f"{url}: HTTP {head.status_code}")
     size = int(head.headers.get("content-length", "0"))
     if head.status_code != 200 or size <= 0 or head.headers.get("accept-ranges") != "bytes":
-        return None
+        return None  # the server cannot serve a part of the file: remembered as unreadable
     with zipfile.ZipFile(_RangeFile(client, url, size)) as zf:  # reads are block-cached
         names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
         if len(names) != 1:
