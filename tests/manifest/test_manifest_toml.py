@@ -560,3 +560,28 @@ def test_load_spec_dispatch(tmp_path):
         load_spec(tmp_path / "spec.json")
     with pytest.raises(UsageError):
         load_spec(tmp_path / "missing.toml")
+
+
+def test_environments_are_composed_once_at_load(tmp_path, monkeypatch):
+    """`Spec.environment()` hands out the environment composed when the spec was read."""
+    import hermetic.manifest.model as model
+
+    (tmp_path / "hermetic.toml").write_text(
+        'channels = ["conda-forge"]\nplatforms = ["linux-64"]\n'
+        '[feature.gpu.dependencies]\ncuda-version = "12.*"\n'
+        '[environments]\ngpu = ["gpu"]\n'
+    )
+    calls: list[str] = []
+    real = model.compose
+
+    def counting(spec, decl):  # type: ignore[no-untyped-def]
+        calls.append(decl.name)
+        return real(spec, decl)
+
+    monkeypatch.setattr(model, "compose", counting)
+    spec = load_spec(tmp_path / "hermetic.toml")
+    assert sorted(calls) == ["default", "gpu"]
+    for _ in range(5):
+        assert spec.environment("gpu") is spec.environment("gpu")
+        spec.environment()
+    assert sorted(calls) == ["default", "gpu"]

@@ -12,6 +12,8 @@ import sys
 import click
 
 from hermetic import __version__
+from hermetic.cli.common import run_cli
+from hermetic.errors import did_you_mean
 
 # name -> (module, one-line help). The help is here so `--help` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -56,8 +58,6 @@ class LazyGroup(click.Group):
     def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]
         name = args[0] if args else None
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
-            from hermetic.errors import did_you_mean
-
             guess = did_you_mean(name, self.list_commands(ctx))
             hint = f" Did you mean '{guess}'?" if guess else ""
             ctx.fail(f"No such command '{name}'.{hint}")
@@ -77,8 +77,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    from hermetic.cli.common import run_cli
-
     code = run_cli(cli)
     if "rattler" in sys.modules:
         # rattler's Rust runtime may still hold requests in flight (a failed solve leaves the

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from hermetic.findings import render_text, summary_line
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -95,8 +97,6 @@ def render_check(result: CheckResult) -> None:
 
 
 def render_findings(findings: Sequence[Finding], lock_checked: bool) -> None:
-    from hermetic.findings import render_text, summary_line
-
     out = console()
     render_text(findings, out)
     scope = "spec and lock" if lock_checked else "spec (no lock yet)"

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import click
 
+from hermetic.cli.common import exit_with
+from hermetic.cli.render import say
+from hermetic.tour import run_tour
+
 
 @click.command("tour", help="Build a local channel, lock, install and run a bundled example.")
 @click.option(
@@ -17,9 +21,6 @@ import click
     help="Where the tour writes its channel, spec, lock and environment.",
 )
 def command(directory: Path) -> None:
-    from hermetic.cli.render import say
-    from hermetic.tour import run_tour
-
     result = run_tour(directory, reporter=lambda title: say(f"... {title}"))
     for i, step in enumerate(result.steps, 1):
         click.secho(f"\n{i}. {step.title}", bold=True)
@@ -36,7 +37,5 @@ def command(directory: Path) -> None:
         )
         click.echo(f"Try: cd {directory} && hermetic run tour-demo")
         return
-    from hermetic.cli.common import exit_with
-
     click.secho("\nThe program did not load its parts from the environment.", fg="red")
     exit_with(1)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hermetic.env import pypi as pypi_env
+from hermetic.env.activate import package_script
 from hermetic.env.marker import (
     Marker,
     content_hash,
@@ -201,8 +202,6 @@ def install_environment(
 
 def write_activation(prefix: Path, platform: str) -> None:
     """Cache rattler's bash activation script for `run` (it depends only on the prefix)."""
-    from hermetic.env.activate import package_script
-
     atomic_write_text(prefix / ACTIVATION_SCRIPT, package_script(prefix, "bash", platform))
 
 

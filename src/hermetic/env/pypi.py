@@ -20,6 +20,7 @@ from pathlib import Path
 from hermetic.errors import HermeticError, LockError
 from hermetic.lock.model import PypiArtifact
 from hermetic.lock.model import requirement_url as requirement_url  # moved to lock/
+from hermetic.resolve.pypi import uv_bin
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,6 @@ def _install_lines(
 
 
 def _uv(args: list[str], prefix: Path) -> None:
-    from hermetic.resolve.pypi import uv_bin
-
     env = dict(os.environ)
     env.pop("VIRTUAL_ENV", None)
     env.pop("CONDA_PREFIX", None)

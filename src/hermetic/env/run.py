@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermetic.errors import HermeticError
+from hermetic.env.activate import activation_script, package_script
+from hermetic.errors import HermeticError, UsageError
 from hermetic.layout import ACTIVATION_SCRIPT
 from hermetic.manifest.model import Activation
 
@@ -37,8 +38,6 @@ def package_part(prefix: Path, platform: str | None = None) -> str:
     try:
         return (Path(prefix) / ACTIVATION_SCRIPT).read_text()
     except OSError:
-        from hermetic.env.activate import package_script
-
         return package_script(prefix, "bash", platform)
 
 
@@ -50,11 +49,7 @@ def plan_run(
     command: Sequence[str],
     environ: Mapping[str, str] | None = None,
 ) -> RunPlan:
-    from hermetic.env.activate import activation_script
-
     if not command:
-        from hermetic.errors import UsageError
-
         raise UsageError("no command given", hint="hermetic run [-e ENV] CMD [ARGS]...")
     environ = dict(os.environ if environ is None else environ)
     prefix = Path(prefix)

@@ -1,17 +1,20 @@
 """The validated spec: one model, whatever manifest it came from.
 
 A spec is a set of features (the unnamed `default` feature plus named ones) and a set of
-environments, each the default feature plus the features it lists. `Spec.environment(name)`
-composes one environment with pixi's semantics: dependencies and system requirements add
-to the default's, a feature's `platforms` narrows the environment's platforms.
+environments, each the default feature plus the features it lists. Each environment is
+composed once, when the `Spec` is built, with pixi's semantics: dependencies and system
+requirements add to the default's, a feature's `platforms` narrows the environment's
+platforms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TypeVar
 
-from hermetic.errors import Location, UsageError, did_you_mean
+from hermetic.errors import Location, SpecError, UsageError, did_you_mean
 
 DEFAULT = "default"
 
@@ -251,6 +254,13 @@ class Spec:
     pypi_mapping: tuple[tuple[str, str], ...] = ()
     # what the reader accepted with a warning; not part of what the spec means
     warnings: tuple[SpecWarning, ...] = field(default=(), compare=False)
+    # Every environment, composed once when the spec is built: a command asks for the same
+    # environment several times (check, lock, install, activation), and the answer is fixed.
+    _composed: Mapping[str, Environment] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        composed = {decl.name: compose(self, decl) for decl in self.environments}
+        object.__setattr__(self, "_composed", MappingProxyType(composed))
 
     @property
     def default_feature(self) -> Feature:
@@ -267,15 +277,15 @@ class Spec:
         return tuple(e.name for e in self.environments)
 
     def environment(self, name: str = DEFAULT) -> Environment:
-        decl = next((e for e in self.environments if e.name == name), None)
-        if decl is None:
+        env = self._composed.get(name)
+        if env is None:
             known = ", ".join(self.environment_names)
             guess = did_you_mean(name, self.environment_names)
             raise UsageError(
                 f"no environment named {name!r} in {self.manifest}",
                 hint=(f"did you mean {guess!r}? " if guess else "") + f"environments: {known}",
             )
-        return compose(self, decl)
+        return env
 
 
 def compose(spec: Spec, decl: EnvironmentDecl) -> Environment:
@@ -306,7 +316,7 @@ def compose(spec: Spec, decl: EnvironmentDecl) -> Environment:
         act = act.merged(f.activation)
         targets += f.targets
     if not platforms:
-        raise UsageError(
+        raise SpecError(
             f"environment {decl.name!r} has no platform left: its features' platforms do not overlap",
             location=decl.location,
             hint="give the features platforms in common, or drop one from the environment",
