@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +174,49 @@ def test_cuda_13_keeps_pods_off_gpus_it_dropped(tmp_path: Path) -> None:
     assert not node_matches(gfd_labels("575.51.03", cc="9.0"), affinity)  # driver too old
     out = hermetic("k8s", "--image", IMAGE, "--gpus", "1", "--gpu-arch", "sm_70+", cwd=tmp_path)
     assert "admits GPUs older than sm_75" in out.stderr
+
+
+def test_devcontainer_builds_from_the_image_dockerfile(tmp_path: Path, conda_channel: Path) -> None:
+    write_spec(tmp_path, base_spec(conda_channel, 'python = "*"'))
+    hermetic("lock", cwd=tmp_path)
+    out = hermetic("devcontainer", "--dockerfile", cwd=tmp_path)
+    assert "hermetic image dockerfile" in out.stdout
+    dockerfile = tmp_path / ".devcontainer" / "Dockerfile"
+    dc = json.loads((tmp_path / ".devcontainer/devcontainer.json").read_text())
+    assert dc["build"] == {"dockerfile": "Dockerfile", "context": ".."}
+    text = dockerfile.read_text()
+    assert "USER 65532:65532" in text and "/opt/env" in text
+    # every file the Dockerfile copies is inside the build context the devcontainer names
+    for line in text.splitlines():
+        if line.startswith("COPY --chown"):
+            assert (tmp_path / line.split()[2]).is_file(), line
+    lint = subprocess.run(
+        [str(Path(sys.executable).with_name("hadolint")), str(dockerfile)],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout
+
+
+def test_pods_run_as_the_image_user(tmp_path: Path) -> None:
+    project(tmp_path, CPU + '[image]\nuser = "1234:2345"\n')
+    hermetic("k8s", "--image", IMAGE, cwd=tmp_path)
+    hermetic("devcontainer", "--image", IMAGE, cwd=tmp_path)
+    job = yaml.safe_load((tmp_path / "k8s/default/job.yaml").read_text())
+    sc = job["spec"]["template"]["spec"]["securityContext"]
+    assert (sc["runAsUser"], sc["runAsGroup"], sc["fsGroup"]) == (1234, 2345, 2345)
+    dc = json.loads((tmp_path / ".devcontainer/devcontainer.json").read_text())
+    assert dc["remoteUser"] == "1234"
+    project(tmp_path, CPU + '[image]\nuser = "0"\n')
+    refused = hermetic("k8s", "--image", IMAGE, cwd=tmp_path, check=2)
+    assert_clean_error(refused)
+    assert "never run as root" in refused.stderr
+
+
+def test_deploy_agrees_with_the_image_defaults() -> None:
+    from hermetic.deploy.devcontainer import IMAGE_ENV_PREFIX, REMOTE_USER
+    from hermetic.deploy.k8s import UID
+    from hermetic.image.build import DEFAULT_PREFIX, DEFAULT_USER
+
+    assert f"{UID}:{UID}" == DEFAULT_USER and str(UID) == REMOTE_USER
+    assert DEFAULT_PREFIX == IMAGE_ENV_PREFIX

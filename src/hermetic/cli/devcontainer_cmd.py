@@ -23,11 +23,18 @@ from hermetic.cli.options import manifest_option
     default=None,
     help="GPU need (default: optional for a CUDA environment, so laptops without one work).",
 )
+@click.option(
+    "--dockerfile",
+    is_flag=True,
+    help="Also write .devcontainer/Dockerfile from the lock (`hermetic image dockerfile`).",
+)
 @click.option("--force", is_flag=True, help="Overwrite a generated file that was edited.")
 @manifest_option
-def command(env, image, gpu, force, manifest) -> None:  # type: ignore[no-untyped-def]
+def command(env, image, gpu, dockerfile, force, manifest) -> None:  # type: ignore[no-untyped-def]
     from hermetic.cli._deploy_render import render_generated
     from hermetic.deploy.generate import generate_devcontainer, open_project
 
     view = open_project(manifest)
-    render_generated(generate_devcontainer(view, env, image=image, gpu=gpu, force=force))
+    render_generated(
+        generate_devcontainer(view, env, image=image, gpu=gpu, dockerfile=dockerfile, force=force)
+    )

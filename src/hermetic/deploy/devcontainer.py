@@ -44,6 +44,7 @@ class DevcontainerSpec:
     context: str = ".."
     gpu: GpuNeed = "none"
     post_create: str | None = None
+    remote_user: str = REMOTE_USER
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -54,7 +55,7 @@ def devcontainer(spec: DevcontainerSpec) -> dict[str, Any]:
         doc["image"] = spec.image
     else:
         doc["build"] = {"dockerfile": spec.dockerfile, "context": spec.context}
-    doc["remoteUser"] = REMOTE_USER
+    doc["remoteUser"] = spec.remote_user
     # no named user to renumber in hermetic's images: updating would only cost an image build
     doc["updateRemoteUserUID"] = False
     doc["containerEnv"] = {"HERMETIC_ENV": spec.environment}

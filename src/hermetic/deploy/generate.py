@@ -23,7 +23,7 @@ from hermetic.deploy.affinity import (
     gpu_arch_placement,
     min_gpu_arch_for,
 )
-from hermetic.deploy.imageref import parse_image_ref, resolve_digest
+from hermetic.deploy.imageref import pin_image
 from hermetic.deploy.written import GeneratedFile, Written, write_generated
 from hermetic.errors import UsageError
 from hermetic.layout import LOCK_NAME, find_project
@@ -103,8 +103,32 @@ def _oci_platforms(view: ProjectView, env: str) -> tuple[str, ...]:
     return tuple(o for o in (oci_platform(p) for p in platforms) if o)
 
 
+def image_user(view: ProjectView, warnings: list[str]) -> tuple[int, int]:
+    """The numeric uid:gid the project's images run as ([tool.hermetic.image] user)."""
+    from hermetic.manifest.image import read_image_settings
+
+    user = read_image_settings(view.manifest).user
+    if user is None:
+        return k8s_mod.UID, k8s_mod.UID
+    uid_text, _, gid_text = user.partition(":")
+    if not uid_text.isdigit() or (gid_text and not gid_text.isdigit()):
+        warnings.append(
+            f"[image] user {user!r} is a name: pods need a number to prove they are not root, "
+            f"so they run as {k8s_mod.UID}"
+        )
+        return k8s_mod.UID, k8s_mod.UID
+    uid = int(uid_text)
+    gid = int(gid_text) if gid_text else uid
+    if uid == 0:
+        raise UsageError(
+            "[image] user is root, and hermetic's pods and devcontainers never run as root",
+            hint="drop `user` from [tool.hermetic.image] (the default is 65532) or pick a uid",
+        )
+    return uid, gid
+
+
 def _pinned(image: str) -> str:
-    return resolve_digest(parse_image_ref(image)).by_digest()
+    return pin_image(image)
 
 
 def _locked_names(view: ProjectView, env: str) -> set[str]:
@@ -144,9 +168,12 @@ def generate_devcontainer(
     *,
     image: str | None = None,
     gpu: str | None = None,
+    dockerfile: bool = False,
     force: bool = False,
 ) -> Generated:
     env = pick_environment(view, env, prefer=("cpu",))
+    if image and dockerfile:
+        raise UsageError("use --image or --dockerfile, not both")
     need = cuda_need(view, env)
     warnings: list[str] = []
     notes: list[str] = []
@@ -172,21 +199,45 @@ def generate_devcontainer(
         image=pinned,
         gpu=gpu,  # type: ignore[arg-type]  # checked by click's Choice
         post_create=post,
+        remote_user=str(image_user(view, warnings)[0]),
         extra=dc_mod.read_table(view.manifest),
     )
     doc = dc_mod.devcontainer(spec)
     target = view.root / ".devcontainer" / "devcontainer.json"
     files = [GeneratedFile(target, _json(doc), "devcontainer.json")]
-    if pinned is None:
-        dockerfile = target.parent / spec.dockerfile
-        if not dockerfile.exists():
+    extra_written: list[Written] = []
+    if dockerfile:
+        extra_written = _write_dockerfile(view, env, target.parent)
+    elif pinned is None:
+        dockerfile_path = target.parent / spec.dockerfile
+        if not dockerfile_path.exists():
             notes.append(
-                f"the devcontainer builds from {_rel(dockerfile, view.root)}: write it with "
-                f"`hermetic image dockerfile -e {env} -o {_rel(dockerfile, view.root)}`, or "
-                "pass --image REF@sha256:… to use a built image"
+                f"the devcontainer builds from {_rel(dockerfile_path, view.root)}: write it "
+                "with `hermetic devcontainer --dockerfile`, or pass --image REF@sha256:… to "
+                "use a built image"
             )
     written = write_generated(view.root, files, force=force)
-    return Generated(tuple(written), tuple(warnings), tuple(notes), pinned)
+    return Generated(tuple(written + extra_written), tuple(warnings), tuple(notes), pinned)
+
+
+def _write_dockerfile(view: ProjectView, env: str, where: Path) -> list[Written]:
+    """`hermetic image dockerfile` into .devcontainer/ (the build context is the project)."""
+    from hermetic.image.dockerfile import write_dockerfile
+    from hermetic.platform import default_linux_platform
+
+    platforms = view.spec.environment(env).platforms
+    linux = default_linux_platform()
+    platform = (
+        linux
+        if linux in platforms
+        else next((p for p in platforms if p.startswith("linux-")), linux)
+    )
+    existed = {p for p in (where / "Dockerfile", view.root / ".dockerignore") if p.exists()}
+    paths = write_dockerfile(view.manifest, env, platform, None, where)
+    return [
+        Written(p, "updated" if p in existed else "created", "hermetic image dockerfile")
+        for p in paths
+    ]
 
 
 def _json(doc: dict[str, Any]) -> bytes:
@@ -252,6 +303,7 @@ def generate_k8s(
         # CUDA 13 dropped Maxwell, Pascal and Volta: keep the pods off those GPUs
         placements.append(gpu_arch_placement(f"sm_{min_sm}+"))
     placement = combine(*placements)
+    uid, gid = image_user(view, warnings)
     image = _pinned(workload.image)
     annotations = dict(workload.annotations)
     if view.lock.exists():
@@ -263,6 +315,8 @@ def generate_k8s(
         environment=env,
         image=image,
         placement=placement,
+        uid=uid,
+        gid=gid,
         annotations=tuple(sorted(annotations.items())),
     )
     built = k8s_mod.manifests(spec)

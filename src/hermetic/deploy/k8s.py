@@ -58,6 +58,8 @@ class WorkloadSpec:
     backoff_limit: int = 2
     ttl_seconds: int = 86400
     shm_size: str | None = None  # /dev/shm size; GPU pods default to 1Gi (DataLoader workers)
+    uid: int = UID  # the image's user ([tool.hermetic.image] user), numeric for runAsNonRoot
+    gid: int = UID
     env_vars: tuple[tuple[str, str], ...] = ()
     annotations: tuple[tuple[str, str], ...] = ()
     # --kind build
@@ -148,12 +150,12 @@ def _security_context() -> dict[str, Any]:
     }
 
 
-def _pod_security() -> dict[str, Any]:
+def _pod_security(spec: WorkloadSpec) -> dict[str, Any]:
     return {
         "runAsNonRoot": True,
-        "runAsUser": UID,
-        "runAsGroup": UID,
-        "fsGroup": UID,
+        "runAsUser": spec.uid,
+        "runAsGroup": spec.gid,
+        "fsGroup": spec.gid,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
@@ -200,7 +202,7 @@ def _pod_spec(spec: WorkloadSpec, restart: str) -> dict[str, Any]:
     pod: dict[str, Any] = {
         "automountServiceAccountToken": False,
         "restartPolicy": restart,
-        "securityContext": _pod_security(),
+        "securityContext": _pod_security(spec),
         "containers": [container],
         "volumes": volumes,
     }
