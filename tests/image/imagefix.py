@@ -2,7 +2,7 @@
 
 * `debian_base(debs, out)`: `dpkg -x` of libc6, libgcc-s1, zlib1g and busybox-static into a
   rootfs (+ /bin/sh, busybox applets, /etc/passwd and /etc/group, since no maintainer
-  script runs), written as a one-layer OCI layout with hermetic's own writers.
+  script runs), written as a one-layer OCI layout (`hermetic.image.rootfs`).
 * `Registry`: Debian's `docker-registry` on 127.0.0.1 (random port), optionally with
   htpasswd auth over TLS with a self-signed certificate made at test time; its access log
   is kept so tests can count requests.
@@ -21,11 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from hermetic.condapkg import TarEntry, tree_entries
 from hermetic.image import oci
-from hermetic.image.compress import LayerWriter
-from hermetic.image.ocidir import OciRef, write_layout
-from hermetic.image.tarlayer import write_layer
+from hermetic.image.rootfs import base_from_rootfs
 
 DEBS = ("libc6", "libgcc-s1", "zlib1g", "busybox-static")
 
@@ -62,34 +59,14 @@ def debian_rootfs(debs: Path, rootfs: Path) -> Path:
 def debian_base(debs: Path, work: Path, out: Path, tag: str = "base") -> str:
     """An OCI layout at `out` holding the Debian base; returns `oci:OUT:TAG`."""
     rootfs = debian_rootfs(debs, work / "rootfs")
-    entries = [e for e in tree_entries(rootfs) if not e.name.startswith("usr/share/doc")]
-    entries.append(TarEntry.data("etc/hostname", b"base\n"))
-    writer = LayerWriter(work / "layer.blob", "gzip")
-    write_layer(writer, entries)  # type: ignore[arg-type]
-    blob = writer.finish()
-    config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"]},
-        "rootfs": {"type": "layers", "diff_ids": [blob.diff_id]},
-        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "debian debs"}],
-    }
-    config_bytes = oci.canonical(config)
-    manifest = oci.Manifest(
-        oci.descriptor_of(oci.CONFIG, config_bytes),
-        (oci.Descriptor(oci.LAYER_GZIP, blob.digest, blob.size),),
+    return base_from_rootfs(
+        rootfs,
+        out,
+        tag,
+        oci.Platform("linux", "amd64"),
+        env=("PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"),
+        skip=("usr/share/doc",),
     )
-    mbytes = manifest.to_bytes()
-    write_layout(
-        OciRef(out, tag),
-        oci.descriptor_of(oci.MANIFEST, mbytes),
-        {
-            blob.digest: blob.path,
-            oci.sha256_digest(config_bytes): config_bytes,
-            oci.sha256_digest(mbytes): mbytes,
-        },
-    )
-    return f"oci:{out}:{tag}"
 
 
 def free_port() -> int:

@@ -221,3 +221,27 @@ def test_dockerfile_passes_hadolint(project, image_cache, tmp_path):
     proc2 = subprocess.run([hadolint, "Dockerfile"], cwd=work, capture_output=True, text=True)
     assert proc2.returncode == 0, proc2.stdout + proc2.stderr
     assert proc2.stdout == ""
+
+
+def test_a_package_with_a_symlink_out_of_the_prefix_is_refused(tmp_path, image_cache):
+    from hermetic.condapkg import PackageSpec, build_channel
+    from projects import write_project
+
+    channel = build_channel(
+        tmp_path / "channel",
+        [
+            PackageSpec(
+                "sneaky",
+                "1.0",
+                "h0",
+                files={"share/sneaky/README": b"hi\n"},
+                symlinks={"share/sneaky/shadow": "../../../../../etc/shadow"},
+            )
+        ],
+    )
+    root = write_project(tmp_path / "p", channel, None, deps='sneaky = "*"', pypi="")
+    h("lock", cwd=root, cache=image_cache)
+    proc = build(root, image_cache, "--base", "scratch", "-o", f"oci:{tmp_path / 'out'}", check=1)
+    assert_clean_error(proc)
+    assert "sneaky" in proc.stderr and "outside" in proc.stderr
+    assert not (tmp_path / "out" / "index.json").exists()

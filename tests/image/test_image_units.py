@@ -242,3 +242,76 @@ def test_sbom_is_valid_cyclonedx_and_deterministic():
         "pkg:pypi/requests@2.32.3",
         "pkg:conda/weird@1",
     }
+
+
+def _layer(tmp_path: Path, name: str, members: list[tuple[str, bytes | None, str | None]]):
+    """A gzip layer blob of (name, data or None for a dir, symlink target)."""
+    import gzip
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for mname, data, link in members:
+            ti = tarfile.TarInfo(mname)
+            if link is not None:
+                ti.type, ti.linkname = tarfile.SYMTYPE, link
+                tar.addfile(ti)
+            elif data is None:
+                ti.type = tarfile.DIRTYPE
+                tar.addfile(ti)
+            else:
+                ti.size = len(data)
+                tar.addfile(ti, io.BytesIO(data))
+    raw = buf.getvalue()
+    return gzip.compress(raw, mtime=0), oci.sha256_digest(raw)
+
+
+def _layout_with(tmp_path: Path, layers: list[tuple[bytes, str]]) -> str:
+    cfg = oci.canonical(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"diff_ids": [d for _, d in layers]}}
+    )
+    descs = tuple(oci.descriptor_of(oci.LAYER_GZIP, blob) for blob, _ in layers)
+    m = oci.Manifest(oci.descriptor_of(oci.CONFIG, cfg), descs).to_bytes()
+    blobs = {oci.sha256_digest(b): b for b, _ in layers}
+    blobs.update({oci.sha256_digest(cfg): cfg, oci.sha256_digest(m): m})
+    write_layout(OciRef(tmp_path / "lay", "t"), oci.descriptor_of(oci.MANIFEST, m), blobs)
+    return f"oci:{tmp_path / 'lay'}:t"
+
+
+def test_unpack_applies_layers_and_whiteouts(tmp_path):
+    from hermetic.image.rootfs import unpack
+
+    one = _layer(
+        tmp_path,
+        "1",
+        [
+            ("etc", None, None),
+            ("etc/a", b"a", None),
+            ("etc/b", b"b", None),
+            ("opt", None, None),
+            ("opt/x", b"x", None),
+        ],
+    )
+    two = _layer(
+        tmp_path,
+        "2",
+        [
+            ("etc/.wh.a", b"", None),
+            ("opt/.wh..wh..opq", b"", None),
+            ("opt/y", b"y", None),
+            ("etc/b", b"B", None),
+        ],
+    )
+    dest = unpack(_layout_with(tmp_path, [one, two]), tmp_path / "root")
+    assert not (dest / "etc/a").exists() and (dest / "etc/b").read_bytes() == b"B"
+    assert sorted(p.name for p in (dest / "opt").iterdir()) == ["y"]
+
+
+def test_unpack_refuses_a_layer_escaping_the_root(tmp_path):
+    from hermetic.image.rootfs import unpack
+
+    evil = _layer(tmp_path, "e", [("link", None, "/etc"), ("link/passwd", b"pwned", None)])
+    with pytest.raises(HermeticError, match="refusing"):
+        unpack(_layout_with(tmp_path, [evil]), tmp_path / "root")
+    assert not (tmp_path / "root").exists()  # nothing that looks complete

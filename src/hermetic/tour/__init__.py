@@ -71,6 +71,7 @@ class TourContext:
     proof: Proof | None = None
     archives: tuple[Path, ...] = ()
     artifacts: list[Artifact] = field(default_factory=list)
+    image: str | None = None  # the tour's image, by digest (set by the image step)
 
 
 Step = tuple[str, str, Callable[[TourContext], tuple[str, ...]]]
@@ -195,6 +196,14 @@ def _doctor(ctx: TourContext) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _image(ctx: TourContext) -> tuple[str, ...]:
+    from hermetic.image.tour import image_step
+
+    lines, ctx.image = image_step(ctx)
+    ctx.artifacts.append(Artifact("image (OCI layout)", ctx.directory / "image" / "oci"))
+    return lines
+
+
 def _devcontainer(ctx: TourContext) -> tuple[str, ...]:
     from hermetic.deploy.tour import devcontainer_step
 
@@ -215,6 +224,7 @@ STEPS: list[Step] = [
     ("install", "Install the linux-64 environment", _install),
     ("run", "Run its program inside the environment", _run),
     ("doctor", "Ask the doctor what the dynamic linker really loads", _doctor),
+    ("image", "Build an OCI image from the lock and run the program from it", _image),
     ("devcontainer", "Write the devcontainer for the environment", _devcontainer),
     ("k8s", "Write a Kubernetes Job that runs it, and validate it", _k8s),
 ]
