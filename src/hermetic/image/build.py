@@ -16,17 +16,18 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hermetic.errors import UsageError
 from hermetic.image import layers as layering
 from hermetic.image import oci
 from hermetic.image.base import BaseImage, resolve_base
 from hermetic.image.compress import MEDIA_TYPES, Compression, LayerWriter, compressor_id
-from hermetic.image.stage import StagedEnv, package_key, python_xy, remove_stage, stage_env
 from hermetic.image.store import CachedLayer, Store
 from hermetic.image.tarlayer import data, tree_layer_entries, write_layer
-from hermetic.image.wheelfetch import wheel_file
+
+if TYPE_CHECKING:
+    from hermetic.image.stage import StagedEnv
 
 #: bump when what a layer holds for the same packages changes
 LAYER_FORMAT = "1"
@@ -254,13 +255,17 @@ def _build_platform(
 ) -> tuple[PlatformImage, bool]:
     plat = oci_platform(inp.platform)
     base = resolve_base(options.base, plat, store, insecure=options.insecure)
-    xy = python_xy(inp.records)
+    xy = layering.python_xy(inp.records)
     groups = layering.plan(_packages(inp))
     keys = [_layer_key(g, inp, options, xy) for g in groups]
     cached: dict[str, CachedLayer | None] = {k: store.layer(k) for k in keys}
     missing = [(g, k) for g, k in zip(groups, keys, strict=True) if cached[k] is None]
     staged = False
     if missing:
+        # staging imports rattler: only when a layer has to be written
+        from hermetic.image.stage import remove_stage, stage_env
+        from hermetic.image.wheelfetch import wheel_file
+
         say(
             f"{inp.platform}: laying out {len(inp.records) + len(inp.pypi)} package(s) for {options.prefix}"
         )
@@ -353,6 +358,8 @@ def _info(name: str, layer: CachedLayer, store: Store, reused: bool) -> LayerInf
 def _write_group(
     group: layering.Group, key: str, env: StagedEnv, options: ImageOptions, store: Store
 ) -> CachedLayer:
+    from hermetic.image.stage import package_key
+
     rels: list[str] = []
     for p in group.packages:
         rels.extend(env.files.get(package_key(p.kind, p.name), ()))
@@ -476,7 +483,7 @@ def _config(
         entrypoint = (f"{options.prefix}/{ENTRYPOINT}", *(entrypoint or ()))
     cmd = options.cmd
     if cmd is None and entrypoint is None and not base_cfg.get("Cmd"):
-        cmd = (f"{options.prefix}/bin/python",) if python_xy(inp.records) else None
+        cmd = (f"{options.prefix}/bin/python",) if layering.python_xy(inp.records) else None
     history = list(base.config.get("history") or [])
     for layer in layers:
         if not layer.from_base:

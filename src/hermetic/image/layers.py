@@ -14,7 +14,7 @@ import fnmatch
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 #: names that get a layer of their own whatever their size (conda and PyPI names)
 OWN_LAYER_PATTERNS: tuple[str, ...] = (
@@ -113,3 +113,12 @@ def plan(packages: Sequence[Package]) -> tuple[Group, ...]:
         members = tuple(sorted(buckets[i], key=lambda p: (p.kind, p.name)))
         groups.append(Group(f"batch-{i:02d}", members))
     return tuple(groups)
+
+
+def python_xy(records: Sequence[Any]) -> str | None:
+    """`3.12` for the locked python record (noarch/PyPI layers depend on it), else None."""
+    for r in records:
+        if r.name.normalized == "python":
+            parts = str(r.version).split(".")
+            return ".".join(parts[:2])
+    return None

@@ -12,9 +12,13 @@ import datetime
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hermetic.image.redact import redact_url
+
+#: part of the SBOM cache key: bump when `render` writes something else for the same inputs
+FORMAT = "1"
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,36 @@ def render(
         )
     bom.register_dependency(root, list(bom.components))
     return JsonV1Dot6(bom).output_as_string(indent=2).encode() + b"\n"
+
+
+def cached_render(
+    cache: Path,
+    entries: Sequence[SbomEntry],
+    *,
+    image_name: str,
+    lock_hash: str,
+    created_epoch: int,
+) -> bytes:
+    """`render`, remembered under a hash of its inputs: the document is a function of them,
+    and building it (cyclonedx-python-lib) costs more than a warm image rebuild."""
+    import hashlib
+    import json
+
+    from hermetic.fs import atomic_write_bytes
+
+    key = hashlib.sha256(
+        json.dumps(
+            [FORMAT, image_name, lock_hash, created_epoch, sorted(map(repr, entries))]
+        ).encode()
+    ).hexdigest()
+    path = cache / f"{key}.cdx.json"
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    data = render(entries, image_name=image_name, lock_hash=lock_hash, created_epoch=created_epoch)
+    atomic_write_bytes(path, data)
+    return data
 
 
 def _licenses(text: str | None) -> list:  # type: ignore[type-arg]  # cyclonedx license union

@@ -25,6 +25,7 @@ from typing import Any
 
 from hermetic.env.verify import prepare_cache, stamp_entries
 from hermetic.errors import HermeticError, LockError
+from hermetic.image.layers import python_xy
 from hermetic.image.pathsafe import check_member, check_symlink
 from hermetic.image.wheels import install_wheel
 
@@ -39,14 +40,6 @@ class StagedEnv:
 
 def package_key(kind: str, name: str) -> str:
     return f"{kind}:{name}"
-
-
-def python_xy(records: Sequence[Any]) -> str | None:
-    for r in records:
-        if r.name.normalized == "python":
-            parts = str(r.version).split(".")
-            return ".".join(parts[:2])
-    return None
 
 
 def stage_env(

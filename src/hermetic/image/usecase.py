@@ -140,8 +140,12 @@ def build(req: BuildRequest, reporter: Reporter | None = None) -> BuildOutcome:
 
     entries = [e for inp in inputs for e in sbom.entries_for(inp)]
     name = tag or f"{spec.name or project.root.name}-{req.environment}"
-    sbom_bytes = sbom.render(
-        entries, image_name=name, lock_hash=lock_hash, created_epoch=options.created_epoch
+    sbom_bytes = sbom.cached_render(
+        store.root / "sbom",
+        entries,
+        image_name=name,
+        lock_hash=lock_hash,
+        created_epoch=options.created_epoch,
     )
     output = req.output
     if output is None and not req.push:
