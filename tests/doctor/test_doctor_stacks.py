@@ -372,3 +372,23 @@ def test_cuda_package_names_and_pip_twins() -> None:
     assert pytorch_index_for_driver("580.95.05", 61) == "cu126"  # the last for Pascal
     assert pytorch_index_for_driver("450.80.02") == "cu118"  # the CUDA 11 floor
     assert pytorch_index_for_driver("450.51.06") is None
+
+
+def test_tensorflow_and_cupy_are_found(tmp_path: Path) -> None:
+    env = tmp_path / "venv"
+    sp = env / PY
+    (sp / "tensorflow/python/platform").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (sp / "tensorflow/python/platform/build_info.py").write_text(
+        "build_info = {'cuda_version': '12.5.1', 'cudnn_version': '9', 'is_cuda_build': True}\n"
+    )
+    dist(sp, "tensorflow", "2.20.0", [])
+    dist(sp, "cupy_cuda12x", "13.6.0", [])
+    report = doctor(env, driver="550.54.14", gpu="sm_80")  # CUDA 12.4's driver
+    by = {v.framework: v for v in report.verdicts}
+    assert by["tensorflow"].cuda == "12.5" and by["tensorflow"].status == "ok"
+    assert "through minor version compatibility" in by["tensorflow"].text
+    assert by["cupy"].cuda == "12.0" and by["cupy"].status == "ok"
+    old = {v.framework: v for v in doctor(env, driver="470.82.01", gpu="sm_80").verdicts}
+    assert old["tensorflow"].status == "fails" and old["cupy"].status == "fails"
+    assert "tf.config.list_physical_devices('GPU') will be empty" in old["tensorflow"].text

@@ -37,21 +37,26 @@ class Framework:
     @property
     def probe(self) -> str:
         """What a user runs to see whether the framework uses the GPU."""
-        return {
-            "torch": "torch.cuda.is_available()",
-            "jax": "jax.devices('gpu')",
-            "tensorflow": "tf.config.list_physical_devices('GPU')",
-            "cupy": "cupy.cuda.runtime.getDeviceCount()",
-        }[self.name]
+        return PROBES[self.name][0]
 
     @property
     def fails_as(self) -> str:
-        return {
-            "torch": "torch.cuda.is_available() will be False",
-            "jax": "jax.devices('gpu') will raise (JAX falls back to the CPU)",
-            "tensorflow": "tf.config.list_physical_devices('GPU') will be empty",
-            "cupy": "cupy.cuda.runtime.getDeviceCount() will raise",
-        }[self.name]
+        return PROBES[self.name][1]
+
+
+# framework -> (the call that tells whether it uses the GPU, what that call does when not)
+PROBES: dict[str, tuple[str, str]] = {
+    "torch": ("torch.cuda.is_available()", "torch.cuda.is_available() will be False"),
+    "jax": ("jax.devices('gpu')", "jax.devices('gpu') will raise (JAX falls back to the CPU)"),
+    "tensorflow": (
+        "tf.config.list_physical_devices('GPU')",
+        "tf.config.list_physical_devices('GPU') will be empty",
+    ),
+    "cupy": (
+        "cupy.cuda.runtime.getDeviceCount()",
+        "cupy.cuda.runtime.getDeviceCount() will raise",
+    ),
+}
 
 
 @dataclass(frozen=True)

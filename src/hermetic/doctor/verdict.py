@@ -75,8 +75,8 @@ def decide(
             f"{head}; this machine has no NVIDIA driver (check a target with --driver and --gpu)",
             loads,
         )  # fmt: skip
+    fit = runs_on_driver(fw.cuda, driver.version) if driver.version else "ok"
     if driver.version:
-        fit = runs_on_driver(fw.cuda, driver.version)
         if fit == "too-old":
             return Verdict(
                 fw.name, fw.version, fw.cuda, "fails", need, rng, target,
@@ -96,6 +96,7 @@ def decide(
     return Verdict(
         fw.name, fw.version, fw.cuda, "ok", need, rng, target,
         f"{head}; {target} → {fw.name} will use the GPU"
+        + (" (through minor version compatibility)" if fit == "minor-compat" else "")
         + ("" if gpus else " (GPU architecture not known: give --gpu to check it)"),
         loads,
     )  # fmt: skip
