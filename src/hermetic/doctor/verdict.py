@@ -76,12 +76,11 @@ def decide(
             loads,
         )  # fmt: skip
     fit = runs_on_driver(fw.cuda, driver.version) if driver.version else "ok"
-    if driver.version:
-        if fit == "too-old":
-            return Verdict(
-                fw.name, fw.version, fw.cuda, "fails", need, rng, target,
-                f"{head}; the target driver {driver.version} → {fw.fails_as}", loads,
-            )  # fmt: skip
+    if driver.version and fit == "too-old":
+        return Verdict(
+            fw.name, fw.version, fw.cuda, "fails", need, rng, target,
+            f"{head}; the target driver {driver.version} → {fw.fails_as}", loads,
+        )  # fmt: skip
     for g in driver.gpus:
         if g.compute_capability is None or fatbin is None:
             continue
