@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlparse
 
+from hermetic.channel import Channel
+
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
     from rattler import RepoDataRecord
@@ -109,7 +111,7 @@ class EnvironmentHeader:
     """An environment's lock-wide facts: channels, platforms, system requirements."""
 
     name: str
-    channels: tuple[str, ...]  # the channel URLs, as recorded in the lock
+    channels: tuple[Channel, ...]  # as recorded in the lock (URLs without credentials)
     platforms: tuple[str, ...]  # sorted
     system_requirements: SystemRequirements
 

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hermetic.channel import Channel
 from hermetic.errors import LockError, UsageError, did_you_mean
 from hermetic.lock.format import LockMeta, read_meta
 from hermetic.lock.model import EnvironmentHeader, PlatformLock, PypiArtifact
@@ -62,7 +63,8 @@ class Lock:
             env = self._rattler_env(name)
             header = EnvironmentHeader(
                 name=name,
-                channels=tuple(str(c) for c in env.channels()),
+                # the lock holds URLs: no alias applies, so the alias setting is not read
+                channels=tuple(Channel.parse(str(c), alias="") for c in env.channels()),
                 platforms=tuple(sorted(str(p.name) for p in env.platforms())),
                 system_requirements=self._system_requirements(name),
             )
@@ -99,7 +101,7 @@ class Lock:
         """Raise the usage error that lists the lock's environments when `name` is not one."""
         self.environment(name)
 
-    def channels(self, env: str) -> tuple[str, ...]:
+    def channels(self, env: str) -> tuple[Channel, ...]:
         return self.environment(env).channels
 
     def platforms(self, env: str) -> tuple[str, ...]:
