@@ -187,24 +187,30 @@ def _explain(req: PypiRequest, stderr: str) -> ResolveError:
     text = re.sub(r"file://\S+/(?:pypi-)?stubs/\S+\.whl", "<conda package>", text)
     provided = dict(req.provided)
     named = sorted(n for n in provided if re.search(rf"\b{re.escape(n)}\b", text))
-    direct = [r for r in req.requirements if " @ " in r]
+    # a path or git source uv could not fetch: uv names its URL in the message
+    fetch_failed = re.search(
+        r"failed to (download|fetch|clone)|git operation failed|distribution not found at"
+        r"|does not exist|no such file",
+        text,
+        re.I,
+    )
     failed_source = [
-        r for r in direct if r.split(" @ ", 1)[1].strip().split("@")[0].split("#")[0] in text
-    ] or ([] if not re.search(r"git|directory|does not exist|not found", text, re.I) else direct)
+        r
+        for r in req.requirements
+        if " @ " in r and fetch_failed and _source_base(r.split(" @ ", 1)[1]) in text
+    ]
     hint = None
-    if named:
-        hint = "; ".join(
-            f"{n} {provided[n]} comes from conda: change its version in [dependencies], "
-            "or remove the PyPI requirement that conflicts with it"
-            for n in named
-        )
-    elif failed_source and re.search(
-        r"fail|does not exist|not found|no such|could not|unable", text, re.I
-    ):
+    if failed_source:
         urls = ", ".join(r.split(" @ ", 1)[1].strip() for r in failed_source)
         hint = (
             f"hermetic could not fetch {urls}: check that the path exists, or that the git "
             "repository and revision can be cloned from here; the previous lock is unchanged"
+        )
+    elif named:
+        hint = "; ".join(
+            f"{n} {provided[n]} comes from conda: change its version in [dependencies], "
+            "or remove the PyPI requirement that conflicts with it"
+            for n in named
         )
     elif "not found" in text.lower() or "no solution" in text.lower():
         hint = "check the package names and versions in pypi-dependencies, and pypi-options (index-url, find-links)"
@@ -222,6 +228,13 @@ def stub_requirements(provided: Mapping[str, str], work: Path) -> list[str]:
         f"{name} @ {_stub_wheel(work, name, ver).as_uri()}"
         for name, ver in sorted(provided.items())
     ]
+
+
+def _source_base(url: str) -> str:
+    """A direct URL without its revision or fragment: `git+file:///r@v1#x` -> `file:///r`."""
+    url = url.strip().split("#", 1)[0].removeprefix("git+")
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + rest.split("@", 1)[0] if "@" in rest else url
 
 
 def _stub_wheel(work: Path, name: str, version: str) -> Path:
