@@ -84,6 +84,25 @@ def known_platforms() -> tuple[str, ...]:
     return tuple(p.name for p in _TABLE)
 
 
+# what people write for a platform, from other tools' names (Docker, Go, uname)
+_ALIASES = {
+    "linux-arm64": "linux-aarch64",
+    "linux-amd64": "linux-64",
+    "linux-x86_64": "linux-64",
+    "osx-aarch64": "osx-arm64",
+    "osx-x86_64": "osx-64",
+    "macos-arm64": "osx-arm64",
+    "win-amd64": "win-64",
+    "linux/amd64": "linux-64",
+    "linux/arm64": "linux-aarch64",
+}
+
+
+def suggest(name: str) -> str | None:
+    """The conda platform someone meant by another tool's name (`linux-arm64`), if any."""
+    return _ALIASES.get(name.lower())
+
+
 def info(platform: str) -> PlatformInfo | None:
     return _BY_NAME.get(platform)
 

@@ -24,9 +24,23 @@ from hermetic.project import lock as lock_use_case
     is_flag=True,
     help="Allow newer versions: of the PACKAGES named, or of everything when none are named.",
 )
+@click.option(
+    "--platform",
+    "-p",
+    "platforms",
+    multiple=True,
+    metavar="PLATFORM",
+    help="Lock for PLATFORM instead of the manifest's platforms (repeatable), as conda-lock -p.",
+)
 @click.argument("packages", nargs=-1)
-def command(manifest: Path | None, check: bool, update: bool, packages: tuple[str, ...]) -> None:
-    project = Project.open(manifest, warn=show_warning)
+def command(
+    manifest: Path | None,
+    check: bool,
+    update: bool,
+    platforms: tuple[str, ...],
+    packages: tuple[str, ...],
+) -> None:
+    project = Project.open(manifest, warn=show_warning, platforms=platforms)
     project.spec  # noqa: B018  (a broken manifest is reported before the usage error below)
     if packages and not update:
         raise click.UsageError("package names are only taken with --update")

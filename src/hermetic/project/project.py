@@ -7,22 +7,30 @@ the lock several times over, in whichever layer needed them. A command now opens
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from hermetic.errors import LockError
+from hermetic.errors import LockError, UsageError, did_you_mean
 from hermetic.layout import Layout, find_project
 from hermetic.lock.read import Lock, load_lock
 from hermetic.manifest.load import load_spec
 from hermetic.manifest.model import Environment, Spec, SpecWarning
+from hermetic.platform import known_platforms, suggest
 
 
 class Project:
     """One project, opened by a command. Not thread-safe; not shared between commands."""
 
-    def __init__(self, layout: Layout, warn: Callable[[SpecWarning], None] | None = None) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        warn: Callable[[SpecWarning], None] | None = None,
+        platforms: Sequence[str] = (),
+    ) -> None:
         self.layout = layout
         self._warn = warn
+        self._platforms = tuple(dict.fromkeys(check_platforms(platforms)))
         self._spec: Spec | None = None
         self._lock: Lock | None = None
 
@@ -32,12 +40,14 @@ class Project:
         manifest: Path | None = None,
         cwd: Path | None = None,
         warn: Callable[[SpecWarning], None] | None = None,
+        platforms: Sequence[str] = (),
     ) -> Project:
         """The project of `manifest` (a file or a directory), else of `cwd` (default: here).
 
         `warn` is told, once, what the manifest's reader accepted but the user should fix.
+        `platforms` (`lock -p`) replace the manifest's platforms, as conda-lock's `-p` does.
         """
-        return cls(find_project(manifest, cwd), warn)
+        return cls(find_project(manifest, cwd), warn, platforms)
 
     @property
     def root(self) -> Path:
@@ -55,7 +65,11 @@ class Project:
     def spec(self) -> Spec:
         """The validated manifest (parsed on first use)."""
         if self._spec is None:
-            self._spec = load_spec(self.layout.manifest)
+            spec = load_spec(self.layout.manifest)
+            if self._platforms:
+                # a new Spec composes its environments anew; features' platforms still narrow
+                spec = dataclasses.replace(spec, platforms=self._platforms)
+            self._spec = spec
             if self._warn is not None:
                 for warning in self._spec.warnings:
                     self._warn(warning)
@@ -83,3 +97,16 @@ class Project:
     def lock_changed(self) -> None:
         """Forget the parsed lock: it was just rewritten."""
         self._lock = None
+
+
+def check_platforms(platforms: Sequence[str]) -> tuple[str, ...]:
+    """Platforms given on the command line, each a known one (else a usage error that guesses)."""
+    known = known_platforms()
+    for p in platforms:
+        if p not in known:
+            guess = suggest(p) or did_you_mean(p, known)
+            raise UsageError(
+                f"-p {p}: unknown platform",
+                hint=(f"did you mean {guess!r}? " if guess else "") + "valid: " + ", ".join(known),
+            )
+    return tuple(platforms)
