@@ -39,6 +39,7 @@ from hermetic.errors import HermeticError, UsageError
 from hermetic.fs import atomic_write_text
 from hermetic.layout import ACTIVATION_SCRIPT, env_prefix
 from hermetic.lock.read import Lock, load_lock
+from hermetic.mirrors import Mirrors
 from hermetic.platform import current_platform
 from hermetic.settings import current as current_settings
 
@@ -104,8 +105,12 @@ def install_environment(
     prefix: Path | None = None,
     reporter: Reporter | None = None,
     cache: Path | None = None,
+    mirrors: Mirrors | None = None,
 ) -> InstallResult:
-    """Install `environment` from the lock at `lock_path` as it is (no staleness check)."""
+    """Install `environment` from the lock at `lock_path` as it is (no staleness check).
+
+    With `mirrors`, archives are fetched from the channels' mirrors; the lock is not changed.
+    """
     start = time.monotonic()
     say = reporter or (lambda _m: None)
     prefix = Path(prefix) if prefix is not None else env_prefix(root, environment)
@@ -121,6 +126,8 @@ def install_environment(
     packages = lock.pypi_packages(environment, target)
     digest = lock_digest(lock_path) or ""
     chash = content_hash(records, packages)
+    mirrors = mirrors or Mirrors()
+    records = mirrors.fetch_records(records)  # after the hash: it names the canonical URLs
     marker = Marker(environment, target, digest, chash)
 
     old = read_marker(prefix)
@@ -167,7 +174,7 @@ def install_environment(
         _checkpoint("cache-verified")
         if to_link or to_remove:
             say(f"linking {len(to_link)} conda package(s) into {prefix}")
-            _rattler_install(records, prefix, cache, installed, reinstall)
+            _rattler_install(records, prefix, cache, installed, reinstall, mirrors)
             stamp_entries(to_fetch, cache)
         _checkpoint("conda-installed")
 
@@ -272,6 +279,7 @@ def _rattler_install(
     cache: Path,
     installed: list[PrefixRecord],
     reinstall: set[str],
+    mirrors: Mirrors,
 ) -> None:
     import asyncio
 
@@ -287,6 +295,7 @@ def _rattler_install(
                 installed_packages=installed,
                 reinstall_packages=reinstall or None,
                 show_progress=False,
+                client=mirrors.client(),
                 reporter=reporter,
             )
         )

@@ -20,6 +20,7 @@ from hermetic.lock.inputs import environment_inputs
 from hermetic.lock.model import PypiArtifact
 from hermetic.lock.read import Lock, load_lock
 from hermetic.manifest.model import Environment, Spec
+from hermetic.mirrors import Mirrors
 from hermetic.platform import DEFAULT_GLIBC, default_macos
 from hermetic.resolve.conda import CondaRequest, solve_all
 from hermetic.resolve.mapping import provided_distributions
@@ -66,6 +67,7 @@ def lock_spec(
     update: frozenset[str] | None = None,
     update_all: bool = False,
     reporter: Reporter | None = None,
+    mirrors: Mirrors | None = None,
 ) -> LockResult:
     """Solve the spec and write the lock atomically; a failure leaves the old lock untouched."""
     say = reporter or (lambda _msg: None)
@@ -100,7 +102,7 @@ def lock_spec(
         f"solving conda packages: {len(requests)} environment x platform solves"
         + (f" ({grouped} solve group(s))" if grouped else "")
     )
-    solved = solve_all(requests, locked)
+    solved = solve_all(requests, locked, mirrors=mirrors)
     unit_conda = {
         (r.environment, r.platform): recs for r, recs in zip(requests, solved, strict=True)
     }

@@ -30,6 +30,7 @@ def lock(
         update=update,
         update_all=update_all,
         reporter=reporter,
+        mirrors=project.mirrors,
     )
     project.lock_changed()
     return result

@@ -16,7 +16,9 @@ from hermetic.layout import Layout, find_project
 from hermetic.lock.read import Lock, load_lock
 from hermetic.manifest.load import load_spec
 from hermetic.manifest.model import Environment, Spec, SpecWarning
+from hermetic.mirrors import Mirrors, load_mirrors
 from hermetic.platform import known_platforms, suggest
+from hermetic.settings import current as current_settings
 
 
 class Project:
@@ -30,6 +32,7 @@ class Project:
     ) -> None:
         self.layout = layout
         self._warn = warn
+        self._mirrors: Mirrors | None = None
         self._platforms = tuple(dict.fromkeys(check_platforms(platforms)))
         self._spec: Spec | None = None
         self._lock: Lock | None = None
@@ -78,6 +81,13 @@ class Project:
     def environment(self, name: str) -> Environment:
         """A composed environment of the spec; an unknown name lists the known ones."""
         return self.spec.environment(name)
+
+    @property
+    def mirrors(self) -> Mirrors:
+        """`[mirrors]` of the user's config file, then of the project's (which wins)."""
+        if self._mirrors is None:
+            self._mirrors = load_mirrors([current_settings().config_file, self.layout.config_path])
+        return self._mirrors
 
     @property
     def has_lock(self) -> bool:

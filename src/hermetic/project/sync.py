@@ -71,6 +71,11 @@ def sync(
     elif not project.has_lock:
         raise LockError(f"no lock file at {project.lock_path}", hint="run `hermetic lock` first")
     installed = install_environment(
-        project.lock_path, project.root, environment, platform=platform, reporter=reporter
+        project.lock_path,
+        project.root,
+        environment,
+        platform=platform,
+        reporter=reporter,
+        mirrors=project.mirrors,
     )
     return SyncResult(installed, relocked, reasons, time.monotonic() - start)

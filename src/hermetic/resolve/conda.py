@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from hermetic.channel import Channel
 from hermetic.errors import ResolveError, did_you_mean
+from hermetic.mirrors import Mirrors
 from hermetic.resolve.platforms import VirtualPackage, to_rattler
 from hermetic.settings import current as current_settings
 
@@ -30,32 +31,41 @@ class CondaRequest:
     virtual_packages: tuple[VirtualPackage, ...]
 
 
-def make_gateway() -> Gateway:
+def make_gateway(mirrors: Mirrors | None = None) -> Gateway:
+    """rattler's gateway: hermetic's repodata cache, and HTTP mirrors when configured."""
     from rattler import Gateway
 
     cache = current_settings().repodata_cache_dir
-    return Gateway(cache_dir=cache)
+    return Gateway(cache_dir=cache, client=mirrors.client() if mirrors else None)
 
 
 def solve_all(
     requests: Sequence[CondaRequest],
     locked: dict[tuple[str, str], list[RepoDataRecord]] | None = None,
     gateway: Gateway | None = None,
+    mirrors: Mirrors | None = None,
 ) -> list[list[RepoDataRecord]]:
-    """Solve every request concurrently; results are in request order (RepoDataRecords)."""
-    gw = gateway or make_gateway()
+    """Solve every request concurrently; results are in request order (RepoDataRecords).
+
+    With `mirrors`, channels are read from their mirrors and the records keep canonical URLs.
+    """
+    mirrors = mirrors or Mirrors()
+    gw = gateway or make_gateway(mirrors)
     pins = locked or {}
 
     async def run() -> list[list[RepoDataRecord]]:
         return await asyncio.gather(
-            *(_solve_one(r, pins.get((r.environment, r.platform), []), gw) for r in requests)
+            *(
+                _solve_one(r, pins.get((r.environment, r.platform), []), gw, mirrors)
+                for r in requests
+            )
         )
 
     return asyncio.run(run())
 
 
 async def _solve_one(
-    req: CondaRequest, locked: list[RepoDataRecord], gateway: Gateway
+    req: CondaRequest, locked: list[RepoDataRecord], gateway: Gateway, mirrors: Mirrors
 ) -> list[RepoDataRecord]:
     from rattler import ChannelPriority, MatchSpec, solve
     from rattler.exceptions import GatewayError, SolverError
@@ -64,7 +74,7 @@ async def _solve_one(
     timeout = current_settings().solve_timeout_s
     try:
         records = await solve(
-            sources=[Channel.parse(c).rattler_source() for c in req.channels],
+            sources=[_source(Channel.parse(c), mirrors) for c in req.channels],
             specs=specs,
             gateway=gateway,
             platforms=[_platform(req.platform), "noarch"],
@@ -81,7 +91,14 @@ async def _solve_one(
         if type(exc).__module__.startswith("rattler") or "repodata" in str(exc).lower():
             raise _explain_fetch_error(req, exc) from None
         raise
+    for c in req.channels:
+        records = mirrors.canonical_records(records, Channel.parse(c).base_url)
     return sorted(records, key=lambda r: r.name.normalized)
+
+
+def _source(channel: Channel, mirrors: Mirrors) -> str:
+    """Where rattler reads a channel: its `file://` mirror's folder, else its own source."""
+    return mirrors.local_source(channel.base_url) or channel.rattler_source()
 
 
 async def _explain_solver_error(req: CondaRequest, text: str, gateway: Gateway) -> ResolveError:
