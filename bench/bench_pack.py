@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -73,10 +74,17 @@ def specs(total_bytes: int) -> list[PackageSpec]:
     return out
 
 
+CPU: list[float] = []  # CPU seconds (user + sys) of the last `timed` command's processes
+
+
 def timed(cmd: list[str] | str, **kw: object) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, shell=isinstance(cmd, str), **kw)  # type: ignore[call-overload]
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return wall
 
 
 def main() -> None:
@@ -85,6 +93,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--conda-pack", default=None, help="a conda-pack executable")
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--formats", default="tar.zst,tar.gz,tar", help="comma-separated")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-pack-", dir=args.workdir))
     try:
@@ -114,22 +123,28 @@ def run(work: Path, args: argparse.Namespace) -> None:
     out = work / "out"
     out.mkdir()
 
-    for ext, compressor in (("tar.zst", "zstd -3 -q"), ("tar.gz", "gzip -6")):
-        ours, base = [], []
+    baselines = {"tar.zst": "zstd -3 -q", "tar.gz": "gzip -6", "tar": "cat"}
+    for ext in args.formats.split(","):
+        compressor = baselines[ext]
+        ours, base, cpu_ours, cpu_base = [], [], [], []
         for _ in range(args.repeat):
             target = out / f"env.{ext}"
             target.unlink(missing_ok=True)
             ours.append(timed([*hermetic, "pack", "-o", str(target)], cwd=proj, env=env))
+            cpu_ours.append(CPU[-1])
             base.append(timed(f"tar -cf - -C {prefix} . | {compressor} > {out}/base.{ext}"))
+            cpu_base.append(CPU[-1])
         mo, mb = statistics.median(ours), statistics.median(base)
+        co, cb = statistics.median(cpu_ours), statistics.median(cpu_base)
         print(
-            f"pack .{ext}: hermetic {mo:.2f}s ({size / mo / 1e6:.0f} MB/s), "
-            f"`tar | {compressor.split(' -q')[0]}` {mb:.2f}s -> throughput ratio {mb / mo:.2f} "
-            f"(target >= 1.0); sizes {(out / f'env.{ext}').stat().st_size / 1e6:.0f} MB vs "
+            f"pack .{ext}: hermetic {mo:.2f}s ({size / mo / 1e6:.0f} MB/s, {co:.1f} CPU-s), "
+            f"`tar | {compressor.split(' -q')[0]}` {mb:.2f}s ({cb:.1f} CPU-s) -> throughput "
+            f"ratio {mb / mo:.2f} (target >= 1.0); sizes "
+            f"{(out / f'env.{ext}').stat().st_size / 1e6:.0f} MB vs "
             f"{(out / f'base.{ext}').stat().st_size / 1e6:.0f} MB"
         )
 
-    archive = out / "env.tar.zst"
+    archive = next(out / f"env.{e}" for e in baselines if (out / f"env.{e}").is_file())
     ours, base, checked = [], [], []
     for i in range(args.repeat):
         d1, d2, d3 = out / f"a{i}", out / f"b{i}", out / f"c{i}"
@@ -152,9 +167,12 @@ def run(work: Path, args: argparse.Namespace) -> None:
             [args.conda_pack, "-p", str(prefix), "-o", str(cp), "--ignore-missing-files"],
         )
         print(
-            f"conda-pack .tar.gz: {cp.stat().st_size / 1e6:.0f} MB in {t_cp:.1f}s; hermetic "
-            f".tar.gz {(out / 'env.tar.gz').stat().st_size / 1e6:.0f} MB, "
-            f".tar.zst {archive.stat().st_size / 1e6:.0f} MB"
+            f"conda-pack .tar.gz: {cp.stat().st_size / 1e6:.0f} MB in {t_cp:.1f}s; hermetic: "
+            + ", ".join(
+                f".{e} {(out / f'env.{e}').stat().st_size / 1e6:.0f} MB"
+                for e in baselines
+                if (out / f"env.{e}").is_file()
+            )
         )
 
 

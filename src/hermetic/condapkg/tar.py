@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Literal, cast
 
-from hermetic.errors import HermeticError
+from hermetic.errors import HermeticError, UsageError
 
 EntryKind = Literal["file", "dir", "symlink"]
 Compression = Literal["none", "gzip", "zstd", "bz2"]
@@ -277,7 +277,7 @@ def compression_for(path: Path) -> Compression:
     for suffixes, comp in _SUFFIXES:
         if name.endswith(suffixes):
             return comp
-    raise HermeticError(
+    raise UsageError(
         f"cannot tell the archive format of {name!r}",
         hint="name it .tar.gz, .tar.zst or .tar",
     )

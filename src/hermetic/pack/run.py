@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hermetic import settings
+from hermetic.condapkg import compression_for
 from hermetic.errors import UsageError
 from hermetic.layout import LOCK_NAME, env_prefix
 from hermetic.lock.model import PypiArtifact
@@ -62,6 +63,7 @@ def pack(
 ) -> PackResult:
     """Write the relocatable archive of `environment` × `platform` from the lock."""
     start = time.monotonic()
+    compression_for(out)  # an unknown extension is refused before any work
     target, records, pypi = _locked(lock_path, environment, platform)
     cache = cache or settings.current().package_cache_dir
     with staged(records, pypi, target, cache) as env:
