@@ -8,8 +8,8 @@ import click
 
 from hermetic.cli.options import environment_option, frozen_option, locked_option, manifest_option
 from hermetic.cli.render import render_install, render_sync, say, show_warning
-from hermetic.pack.run import install_from_bundle
 from hermetic.project import Project
+from hermetic.project.pack import install_from_bundle
 from hermetic.project.sync import Mode, sync
 
 

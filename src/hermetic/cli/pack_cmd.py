@@ -57,7 +57,7 @@ def _size(n: int) -> str:
     help="The archive to write: .tar.gz, .tar.zst or .tar.",
 )
 def command(manifest: Path | None, environment: str, platform: str | None, output: Path) -> None:
-    from hermetic.pack.run import pack
+    from hermetic.project.pack import pack
 
     r = pack(_lock_path(manifest), environment, output, platform=platform)
     click.echo(
@@ -72,7 +72,7 @@ def command(manifest: Path | None, environment: str, platform: str | None, outpu
 @click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 def unpack_command(archive: Path, dest: Path) -> None:
-    from hermetic.pack.run import unpack_archive
+    from hermetic.project.pack import unpack_archive
 
     r = unpack_archive(archive, dest)
     click.echo(f"{r.members} members checked and extracted in {r.seconds:.2f}s")
@@ -95,7 +95,7 @@ def unpack_command(archive: Path, dest: Path) -> None:
 def bundle_command(
     manifest: Path | None, environment: str, platform: str | None, output: Path
 ) -> None:
-    from hermetic.pack.run import bundle
+    from hermetic.project.pack import bundle
 
     b = bundle(_lock_path(manifest), environment, output, platform=platform)
     click.echo(

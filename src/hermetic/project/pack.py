@@ -1,8 +1,8 @@
-"""The pack use cases: lock → archive, archive → environment, lock → bundle → environment.
+"""The pack use cases (`pack`, `unpack`, `bundle`, `install --bundle`): lock → archive,
+archive → environment, lock → bundle → environment.
 
-They compose the layers (the lock, the verified package cache, the tar writer, the
-installer); the CLI calls only these. When the `project/` use-case layer settles, these
-move there unchanged.
+They compose the layers (the lock, the verified package cache in `env`, the tar writer
+in `condapkg`, the mechanisms in `pack/`, the installer); the CLI calls only these.
 """
 
 from __future__ import annotations
