@@ -171,3 +171,12 @@ def test_package_is_reproducible_and_readable(tmp_path: Path, fmt: str) -> None:
     else:
         with tarfile.open(a) as tf:
             assert tf.getnames()[0].startswith("info/")
+
+
+def test_kernel_copy_into_a_file_gives_the_same_bytes(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "t")
+    (root / "big").write_bytes(os.urandom(3 << 20))
+    out = tmp_path / "a.tar"
+    with open(out, "wb") as f:  # a real file: contents go through os.sendfile
+        write_tar(tree_entries(root), f, mtime=1)
+    assert out.read_bytes() == tar_bytes(tree_entries(root), mtime=1)

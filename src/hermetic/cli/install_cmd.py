@@ -9,7 +9,6 @@ import click
 from hermetic.cli.options import environment_option, frozen_option, locked_option, manifest_option
 from hermetic.cli.render import render_install, render_sync, say, show_warning
 from hermetic.project import Project
-from hermetic.project.pack import install_from_bundle
 from hermetic.project.sync import Mode, sync
 
 
@@ -28,6 +27,9 @@ def command(
     manifest: Path | None, environment: str, frozen: bool, locked: bool, bundle_dir: Path | None
 ) -> None:
     if bundle_dir is not None:
+        # imported here: the pack modules are not needed by (nor slow) the common path
+        from hermetic.project.pack import install_from_bundle
+
         render_install(install_from_bundle(bundle_dir, environment))
         return
     mode = Mode(frozen=frozen, locked=locked)

@@ -174,6 +174,7 @@ def write_tar(
     when = default_mtime() if mtime is None else mtime
     items = sorted(entries, key=lambda e: e.name) if sort else list(entries)
     seen: set[str] = set()
+    direct = _file_descriptor(fileobj) if compression == "none" else None
     with compressed_writer(fileobj, compression, level) as out:
         written = 0
         for entry in items:
@@ -181,7 +182,7 @@ def write_tar(
             if name in seen:
                 raise HermeticError(f"archive member {name!r} is given twice")
             seen.add(name)
-            written += _write_entry(out, entry, when)
+            written += _write_entry(out, entry, when, direct)
         out.write(b"\0" * (2 * _BLOCK))
         written += 2 * _BLOCK
         pad = -written % tarfile.RECORDSIZE
@@ -189,7 +190,39 @@ def write_tar(
         return written + pad
 
 
-def _write_entry(out: IO[bytes], entry: TarEntry, mtime: int) -> int:
+def _file_descriptor(fileobj: IO[bytes]) -> int | None:
+    """The descriptor of a real file, for kernel-side copies (None for anything else)."""
+    try:
+        fd = fileobj.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return None
+    return fd if stat.S_ISREG(os.fstat(fd).st_mode) else None
+
+
+def _copy(src: IO[bytes], out: IO[bytes], size: int, direct: int | None, source: Path) -> None:
+    """`size` bytes of `src` to `out`: by `os.sendfile` into a plain file (no copy through
+    Python), else in 1 MiB chunks."""
+    remaining = size
+    if direct is not None and hasattr(os, "sendfile"):
+        out.flush()
+        offset = 0
+        while remaining:
+            sent = os.sendfile(direct, src.fileno(), offset, min(remaining, 1 << 30))
+            if sent == 0:
+                raise HermeticError(f"{source} shrank while it was being archived")
+            offset += sent
+            remaining -= sent
+        src.seek(offset)
+        return
+    while remaining:
+        chunk = src.read(min(CHUNK, remaining))
+        if not chunk:
+            raise HermeticError(f"{source} shrank while it was being archived")
+        out.write(chunk)
+        remaining -= len(chunk)
+
+
+def _write_entry(out: IO[bytes], entry: TarEntry, mtime: int, direct: int | None = None) -> int:
     if entry.kind != "file":
         header = _tarinfo(entry, mtime, 0).tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         out.write(header)
@@ -208,13 +241,7 @@ def _write_entry(out: IO[bytes], entry: TarEntry, mtime: int) -> int:
                 tarfile.PAX_FORMAT, "utf-8", "surrogateescape"
             )
             out.write(header)
-            remaining = size
-            while remaining:
-                chunk = src.read(min(CHUNK, remaining))
-                if not chunk:
-                    raise HermeticError(f"{entry.source} shrank while it was being archived")
-                out.write(chunk)
-                remaining -= len(chunk)
+            _copy(src, out, size, direct, entry.source)
             if src.read(1):
                 raise HermeticError(f"{entry.source} grew while it was being archived")
     pad = -size % _BLOCK
