@@ -187,6 +187,14 @@ def test_tree_and_conda_lock_export_from_the_lock_alone(tmp_path, conda_channel,
     assert pip["pyusesnum"]["dependencies"] == {"pynum": ">=1.0"}
     assert pip["pyneedsnum-free"]["dependencies"] == {"pyusesnum": "*"}
 
+    # a path source is exported by its URL (no index has it), and has no hash to require
+    env_yml = hermetic("export", "-f", "environment-yml", cwd=root).stdout
+    free = (tmp_path / "free").as_uri()
+    assert f"pyneedsnum-free @ {free}" in env_yml and "pyusesnum==1.0" in env_yml
+    reqs = hermetic("export", "-f", "requirements", cwd=root)
+    assert f"pyneedsnum-free @ {free}\n" in reqs.stdout
+    assert "pyneedsnum-free: a path or git source has no hash" in reqs.stderr
+
 
 def test_identical_pypi_requests_are_resolved_once(tmp_path, conda_channel, wheelhouse):
     root = write_project(
