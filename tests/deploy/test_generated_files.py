@@ -11,13 +11,9 @@ import pytest
 import yaml
 from validators import DEVCONTAINER_SCHEMA, devcontainer_errors, k8s_errors, workflow_errors
 
-from hermetic.deploy.generate import (
-    generate_ci,
-    generate_devcontainer,
-    generate_k8s,
-    open_project,
-)
 from hermetic.deploy.k8s import WorkloadSpec
+from hermetic.project.deploy import generate_ci, generate_devcontainer, generate_k8s
+from hermetic.project.project import Project
 
 GOLDEN = Path(__file__).with_name("golden")
 DIGEST = "sha256:" + "ab" * 32
@@ -82,7 +78,7 @@ SPECS = {
 def _generate(root: Path, body: str) -> dict[str, bytes]:
     root.mkdir(parents=True, exist_ok=True)
     (root / "hermetic.toml").write_text(textwrap.dedent(body))
-    view = open_project(root / "hermetic.toml")
+    view = Project.open(root / "hermetic.toml")
     generate_devcontainer(view, None)
     cuda = view.spec.environment("gpu" if "gpu" in view.spec.environment_names else "default")
     gpus = 1 if cuda.system_requirements.cuda else 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from hermetic.deploy.generate import Generated
+from hermetic.project.deploy import Generated
 
 
 def render_generated(result: Generated) -> None:
@@ -27,8 +27,8 @@ def render_generated(result: Generated) -> None:
 def scaffold_command(
     template: str, source: Path | None, manifest: Path | None, *, force: bool, lock: bool
 ) -> None:
-    from hermetic.deploy.scaffold import scaffold
     from hermetic.errors import UsageError
+    from hermetic.project.scaffold import scaffold
 
     if source is not None or manifest is not None:
         raise UsageError(

@@ -19,12 +19,14 @@ from hermetic.cli.options import manifest_option
 @manifest_option
 def command(provider, test_env, image_env, test_command, gpus, force, manifest) -> None:  # type: ignore[no-untyped-def]
     from hermetic.cli._deploy_render import render_generated
-    from hermetic.deploy.generate import generate_ci, open_project
+    from hermetic.cli.render import show_warning
+    from hermetic.project.deploy import generate_ci
+    from hermetic.project.project import Project
 
-    view = open_project(manifest)
+    project = Project.open(manifest, warn=show_warning)
     render_generated(
         generate_ci(
-            view,
+            project,
             provider=provider,
             test_env=test_env,
             image_env=image_env,

@@ -32,9 +32,13 @@ from hermetic.cli.options import manifest_option
 @manifest_option
 def command(env, image, gpu, dockerfile, force, manifest) -> None:  # type: ignore[no-untyped-def]
     from hermetic.cli._deploy_render import render_generated
-    from hermetic.deploy.generate import generate_devcontainer, open_project
+    from hermetic.cli.render import show_warning
+    from hermetic.project.deploy import generate_devcontainer
+    from hermetic.project.project import Project
 
-    view = open_project(manifest)
+    project = Project.open(manifest, warn=show_warning)
     render_generated(
-        generate_devcontainer(view, env, image=image, gpu=gpu, dockerfile=dockerfile, force=force)
+        generate_devcontainer(
+            project, env, image=image, gpu=gpu, dockerfile=dockerfile, force=force
+        )
     )

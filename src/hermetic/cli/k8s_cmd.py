@@ -102,11 +102,13 @@ def command(  # type: ignore[no-untyped-def]
     The command the container runs goes after `--`: hermetic k8s --image REF -- python train.py
     """
     from hermetic.cli._deploy_render import render_generated
-    from hermetic.deploy.generate import generate_k8s, open_project
+    from hermetic.cli.render import show_warning
     from hermetic.deploy.k8s import Resources, WorkloadSpec, name_from
     from hermetic.errors import UsageError
+    from hermetic.project.deploy import generate_k8s
+    from hermetic.project.project import Project
 
-    view = open_project(manifest)
+    project = Project.open(manifest, warn=show_warning)
     pairs = []
     for item in env_vars:
         key, sep, value = item.partition("=")
@@ -119,7 +121,7 @@ def command(  # type: ignore[no-untyped-def]
         raise UsageError("--push is for --kind build")
     env_name = env or ""
     workload = WorkloadSpec(
-        name=name or name_from(view.spec.name or view.root.name),
+        name=name or name_from(project.spec.name or project.root.name),
         environment=env_name,
         image=image,
         kind=kind,
@@ -140,5 +142,5 @@ def command(  # type: ignore[no-untyped-def]
         registry_secret=registry_secret,
     )
     render_generated(
-        generate_k8s(view, env, workload, out_dir=out_dir, gpu_arch=gpu_arch, force=force)
+        generate_k8s(project, env, workload, out_dir=out_dir, gpu_arch=gpu_arch, force=force)
     )

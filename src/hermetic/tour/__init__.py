@@ -205,13 +205,13 @@ def _image(ctx: TourContext) -> tuple[str, ...]:
 
 
 def _devcontainer(ctx: TourContext) -> tuple[str, ...]:
-    from hermetic.deploy.tour import devcontainer_step
+    from hermetic.tour.deploy_steps import devcontainer_step
 
     return devcontainer_step(ctx)
 
 
 def _k8s(ctx: TourContext) -> tuple[str, ...]:
-    from hermetic.deploy.tour import k8s_step
+    from hermetic.tour.deploy_steps import k8s_step
 
     return k8s_step(ctx, getattr(ctx, "image", None))
 

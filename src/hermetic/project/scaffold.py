@@ -1,7 +1,4 @@
-"""`hermetic init --template`: a project that uses every layer, from one of `TEMPLATES`.
-
-(The use case lives here until the `project/` layer takes the deploy use cases.)
-"""
+"""`hermetic init --template`: a project that uses every layer, from one of `TEMPLATES`."""
 
 from __future__ import annotations
 
@@ -9,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hermetic.deploy.generate import Generated, generate_ci, generate_devcontainer, open_project
 from hermetic.deploy.templates import TEMPLATES, Template
 from hermetic.deploy.written import Written
 from hermetic.errors import HermeticError, UsageError, did_you_mean
 from hermetic.fs import atomic_write_text
 from hermetic.layout import HERMETIC_TOML, PYPROJECT, has_tool_hermetic
+from hermetic.project.deploy import Generated, generate_ci, generate_devcontainer
+from hermetic.project.project import Project
 
 
 @dataclass(frozen=True)
@@ -113,10 +111,10 @@ def scaffold(
     read_toml_manifest(target, text)  # a template that does not read back is hermetic's bug
     atomic_write_text(target, text)
 
-    view = open_project(target)
+    project = Project.open(target)
     results: list[Generated] = [
-        generate_devcontainer(view, tpl.laptop_env, force=force),
-        generate_ci(view, test_env=tpl.laptop_env, image_env=tpl.cluster_env, force=force),
+        generate_devcontainer(project, tpl.laptop_env, force=force),
+        generate_ci(project, test_env=tpl.laptop_env, image_env=tpl.cluster_env, force=force),
     ]
     notes = [n for r in results for n in r.notes]
     warnings = [w for r in results for w in r.warnings]
@@ -125,7 +123,7 @@ def scaffold(
         from hermetic.lock.update import lock_spec
 
         try:
-            lock_spec(view.spec, view.lock)
+            lock_spec(project.spec, project.lock_path)
             locked = True
         except HermeticError as exc:
             first = str(exc.message).splitlines()[0]

@@ -21,10 +21,10 @@ class TourLike(Protocol):
 
 
 def devcontainer_step(ctx: TourLike) -> tuple[str, ...]:
-    from hermetic.deploy.generate import generate_devcontainer, open_project
+    from hermetic.project.deploy import generate_devcontainer
+    from hermetic.project.project import Project
 
-    view = open_project(ctx.manifest)
-    result = generate_devcontainer(view, None, force=True)
+    result = generate_devcontainer(Project.open(ctx.manifest), None, force=True)
     path = result.written[0].path
     doc = json.loads(path.read_text(encoding="utf-8"))
     python = doc["customizations"]["vscode"]["settings"]["python.defaultInterpreterPath"]
@@ -43,11 +43,11 @@ def k8s_step(ctx: TourLike, image: str | None = None) -> tuple[str, ...]:
     """A Job for the tour's environment. `image` is the tour's built image when there is one."""
     import yaml
 
-    from hermetic.deploy.generate import generate_k8s, open_project
     from hermetic.deploy.k8s import Resources, WorkloadSpec
     from hermetic.fs import sha256_file
+    from hermetic.project.deploy import generate_k8s
+    from hermetic.project.project import Project
 
-    view = open_project(ctx.manifest)
     lines: list[str] = []
     if image is None:
         # no image step ran: name the image the lock would build, pinned to the lock's hash
@@ -62,7 +62,7 @@ def k8s_step(ctx: TourLike, image: str | None = None) -> tuple[str, ...]:
         requests=Resources(cpu="250m", memory="256Mi"),
         limits=Resources(memory="256Mi"),
     )
-    result = generate_k8s(view, None, spec, force=True)
+    result = generate_k8s(Project.open(ctx.manifest), None, spec, force=True)
     docs = [
         d
         for w in result.written
