@@ -101,12 +101,13 @@ def branch_findings(driver: DriverInfo) -> list[Finding]:
         if gen is None:
             continue
         sm = sm_name(g.compute_capability)
+        what = sm if g.name.startswith("sm_") else f"{g.name}, {sm}"  # a what-if GPU is its arch
         if b < gen.min_branch:
             out.append(
                 Finding(
                     "driver.too-old-for-gpu",
                     "error",
-                    f"driver {driver.version} (R{b}) predates {gen.name} GPUs ({g.name}, {sm}): "
+                    f"driver {driver.version} (R{b}) predates {gen.name} GPUs ({what}): "
                     f"{gen.name} needs R{gen.min_branch} or newer",
                     hint=f"install a driver of branch R{gen.min_branch} or newer",
                     subject=sm,
@@ -118,7 +119,7 @@ def branch_findings(driver: DriverInfo) -> list[Finding]:
                     "driver.too-new-for-gpu",
                     "error",
                     f"driver {driver.version} (R{b}) no longer supports {gen.name} GPUs "
-                    f"({g.name}, {sm}): R{gen.last_branch} is the last branch for them",
+                    f"({what}): R{gen.last_branch} is the last branch for them",
                     hint=f"install an R{gen.last_branch} driver (a long-term support branch)",
                     subject=sm,
                 )
