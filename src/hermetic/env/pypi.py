@@ -20,7 +20,6 @@ from pathlib import Path
 from hermetic.errors import HermeticError, LockError
 from hermetic.lock.model import PypiArtifact
 from hermetic.lock.model import requirement_url as requirement_url  # moved to lock/
-from hermetic.resolve.pypi import uv_bin
 
 
 @dataclass(frozen=True)
@@ -160,6 +159,9 @@ def _install_lines(
 
 
 def _uv(args: list[str], prefix: Path) -> None:
+    # imported here: the resolver module is costly to import and only needed when uv runs
+    from hermetic.resolve.pypi import uv_bin
+
     env = dict(os.environ)
     env.pop("VIRTUAL_ENV", None)
     env.pop("CONDA_PREFIX", None)

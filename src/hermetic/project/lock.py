@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from hermetic.lock.check import CheckResult, check_lock
-from hermetic.lock.update import LockResult, lock_spec
 from hermetic.project.project import Project
+
+if TYPE_CHECKING:
+    from hermetic.lock.update import LockResult
 
 Reporter = Callable[[str], None]
 
@@ -24,6 +27,10 @@ def lock(
     reporter: Reporter | None = None,
 ) -> LockResult:
     """Solve every environment x platform and write the lock (kept pins where the spec allows)."""
+    # imported here: the resolvers cost a noticeable import, and `sync` on a fresh lock (the
+    # common case of `install` and `run`) never re-locks
+    from hermetic.lock.update import lock_spec
+
     result = lock_spec(
         project.spec,
         project.lock_path,
