@@ -143,10 +143,10 @@ def test_comments_are_kept_for_init(tmp_path):
         """,
     )
     env = parse_environment_yml(path)
-    assert env.comments["conda:python"].after == "keep in step"
-    assert env.comments["conda:numpy"].above == ("Science", "stack")
-    assert env.comments["conda:numpy"].blank_before
-    assert env.comments["conda:pandas"].above == ("- scipy",)
+    assert env.comments[3].after == "keep in step"  # python, by its line
+    assert env.comments[7].above == ("Science", "stack")  # numpy
+    assert env.comments[7].blank_before
+    assert env.comments[9].above == ("- scipy",)  # pandas
 
 
 @pytest.mark.parametrize(
@@ -161,11 +161,6 @@ def test_comments_are_kept_for_init(tmp_path):
             "channels: [conda-forge]\ndependencies:\n  - numpy\n  - numpy>=1.2,\n",
             4,
             ["invalid conda requirement", "numpy>=1.2,"],
-        ),
-        (
-            "channels: [conda-forge]\ndependencies:\n  - numpy\n  - pip:\n    - requests\n    - -e .\n",
-            6,
-            ["editable", "-e ."],
         ),
         (
             "channels: [conda-forge]\ndependencies:\n  - pip:\n    - --pre\n",
@@ -233,10 +228,10 @@ def test_error_in_requirements_file_points_there(tmp_path):
 
 
 def test_error_via_cli(tmp_path):
-    write_env(tmp_path, "channels: [conda-forge]\ndependencies:\n  - pip:\n    - -e .\n")
+    write_env(tmp_path, "channels: [conda-forge]\ndependencies:\n  - pip:\n    - --pre\n")
     proc = hermetic("lock", cwd=tmp_path, check=2)
     assert_clean_error(proc)
-    assert "environment.yml:4:" in proc.stderr and "editable" in proc.stderr
+    assert "environment.yml:4:" in proc.stderr and "'--pre'" in proc.stderr
 
 
 # ---- the real-world file ----

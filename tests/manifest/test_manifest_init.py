@@ -65,7 +65,8 @@ def test_creates_hermetic_toml_that_reads_back_the_same(tmp_path):
     text = toml.read_text()
     assert "# keep in step with CI" in text and "# the interpreter" in text
     assert "# not on conda-forge" in text and "# from PyPI" in text
-    assert 'channels = ["conda-forge", "./local-chan"]' in text
+    # pytorch::pytorch adds its channel, after the listed ones, as conda does
+    assert 'channels = ["conda-forge", "./local-chan", "pytorch"]' in text
     assert find_manifest(tmp_path) == toml  # it now wins over the environment.yml
     back = load_spec(toml)
     assert back.kind == "hermetic-toml"

@@ -326,9 +326,9 @@ def test_equality_ignores_locations(tmp_path):
             ["'platform'", "[feature.gpu]", "did you mean 'platforms'"],
         ),
         (
-            'channels = ["conda-forge"]\n[feature.gpu]\npypi-options = {}\n',
+            'channels = ["conda-forge"]\n[feature.gpu]\npypi-mapping = {}\n',
             3,
-            ["pypi-options", "only allowed at the top level"],
+            ["pypi-mapping", "only allowed at the top level"],
         ),
         (
             'channels = ["conda-forge"]\n[target.linux-64]\ndependancies = {}\n',
@@ -378,9 +378,9 @@ def test_equality_ignores_locations(tmp_path):
             ["unknown feature 'gpus'", "did you mean 'gpu'"],
         ),
         (
-            'channels = ["conda-forge"]\n[environments]\nci = { features = ["x"], solve-group = "a" }\n',
+            'channels = ["conda-forge"]\n[environments]\nci = { features = [], solve-grup = "a" }\n',
             3,
-            ["solve-group"],
+            ["unknown key 'solve-grup'", "did you mean 'solve-group'"],
         ),
         (
             'channels = ["conda-forge"]\n[feature.default.dependencies]\nx = "*"\n',

@@ -10,15 +10,16 @@ import click
 
 @click.command(
     "init",
-    help="Convert a conda environment.yml into [tool.hermetic] of pyproject.toml "
-    "(or hermetic.toml when there is no pyproject.toml).",
+    help="Convert a conda environment.yml or a pixi manifest into [tool.hermetic] of "
+    "pyproject.toml (or hermetic.toml when there is no pyproject.toml).",
 )
 @click.option(
     "--from",
     "source",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="The environment file to convert (default: ./environment.yml).",
+    help="The file to convert: environment.yml, pixi.toml or a pyproject.toml with [tool.pixi] "
+    "(default: ./environment.yml, else ./pixi.toml).",
 )
 @click.option(
     "--manifest",
@@ -60,11 +61,17 @@ def command(
         shown = source.absolute().relative_to(cwd)
     verb = "replaced" if result.replaced else ("created" if result.created else "updated")
     table = "[tool.hermetic] in " if where.name == "pyproject.toml" else ""
+    per_platform = sum(len(t.dependencies) + len(t.pypi_dependencies) for t in feat.targets)
+    envs = len(result.spec.environments)
     click.echo(
         f"{verb} {table}{where} from {shown}: {len(feat.dependencies)} conda and "
-        f"{len(feat.pypi_dependencies)} PyPI dependencies, "
-        f"platforms {', '.join(result.spec.platforms)}"
+        f"{len(feat.pypi_dependencies)} PyPI dependencies"
+        + (f", {per_platform} per-platform" if per_platform else "")
+        + (f", {envs} environments" if envs > 1 else "")
+        + f", platforms {', '.join(result.spec.platforms)}"
     )
     for note in result.notes:
         click.echo(f"note: {note}")
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     click.echo("next: hermetic lock")

@@ -1,30 +1,32 @@
-"""Reading a conda environment.yml as is.
+"""Reading a conda environment.yml as conda-lock users write it.
 
-`name`, `channels` (`nodefaults` dropped: hermetic never adds channels of its own, so the
-spec always means "no defaults"), `dependencies` in conda's syntax (`numpy=1.26` is conda's
-fuzzy `1.26.*`, `numpy 1.26` and `numpy==1.26` are exact) with a `pip:` list of PEP 508 lines
-and pip options. conda-lock's `platforms:` and conda's `variables:` are read too.
-
-YAML is composed into nodes, not loaded, so each value keeps its line for messages; the
-comments next to each dependency are kept for `hermetic init` to carry over.
+`name`, `channels` (`nodefaults` dropped: hermetic never adds channels of its own; `defaults`
+is Anaconda's `main` and `r`), `dependencies` in conda's syntax (`numpy=1.26` is conda's fuzzy
+`1.26.*`, `numpy 1.26` and `numpy==1.26` are exact) with a `pip:` list, and conda-build
+selectors (`- pywin32  # [win]`) that make a line a dependency of some platforms only.
+`channel::pkg` adds its channel, as conda does. conda-lock's `platforms:`, conda's
+`variables:`, and hermetic's `system-requirements:` and `policy:` (which conda ignores) are
+read too; conda-lock's `category:` and other keys are warnings.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hermetic.errors import Location, SpecError, did_you_mean
+from hermetic.manifest.envyml_pip import PipLines
 from hermetic.manifest.fields import (
+    ENV_VAR_NAME,
     Where,
     check_platform,
     describe,
-    is_url,
+    expand_channels,
     read_text,
     resolve_channel,
-    resolve_path,
+    sysreq_value,
 )
 from hermetic.manifest.model import (
     DEFAULT,
@@ -32,32 +34,55 @@ from hermetic.manifest.model import (
     CondaDependency,
     EnvironmentDecl,
     Feature,
+    Policy,
     PypiDependency,
-    PypiOptions,
     Spec,
+    SpecWarning,
+    SystemRequirements,
+    Target,
 )
-from hermetic.manifest.requirements import conda_from_string, pypi_from_string
+from hermetic.manifest.policy_table import policy_from_mapping
+from hermetic.manifest.requirements import conda_from_string
+from hermetic.manifest.selectors import evaluate, selector_of
+from hermetic.manifest.yaml_nodes import Comments, YamlNodes, compose, end_line
 from hermetic.platform import default_platforms
 
-ENV_KEYS = ("name", "channels", "dependencies", "platforms", "variables", "prefix")
+if TYPE_CHECKING:
+    import yaml
+
+ENV_KEYS = (
+    "name",
+    "channels",
+    "dependencies",
+    "platforms",
+    "variables",
+    "prefix",
+    "system-requirements",
+    "policy",
+)
+# other tools' keys: read past with a warning that names the tool
+FOREIGN_KEYS = {"category": "conda-lock", "pip-repositories": "conda-lock"}
+SYSREQ_KEYS = ("cuda", "glibc", "linux", "macos", "archspec")
 
 
 @dataclass(frozen=True)
-class Comments:
-    """The comments around one dependency line: whole lines above it, and one after it."""
+class Entry:
+    """One dependency line: what it asks for, and the platforms its selector keeps it on."""
 
-    above: tuple[str, ...] = ()
-    blank_before: bool = False
-    after: str | None = None
+    dependency: CondaDependency | PypiDependency
+    platforms: tuple[str, ...] | None  # None: every platform (no selector)
+    selector: str | None = None
 
 
 @dataclass
 class EnvYml:
     spec: Spec
     nodefaults: bool = False  # the file listed `nodefaults`
-    # "conda:<name>" / "pypi:<name>" -> its comments; "pip" -> those of the `pip:` entry
-    comments: dict[str, Comments] = field(default_factory=dict)
+    comments: dict[int, Comments] = field(default_factory=dict)  # by a dependency's line
+    pip_comments: Comments | None = None  # those of the `pip:` entry
     tail_comments: Comments | None = None  # comment lines after the last dependency
+    selectors: dict[int, str] = field(default_factory=dict)  # line -> selector expression
+    notes: list[str] = field(default_factory=list)  # for `hermetic init` to say
 
 
 def read_environment_yml(path: Path, text: str | None = None) -> Spec:
@@ -66,118 +91,24 @@ def read_environment_yml(path: Path, text: str | None = None) -> Spec:
 
 
 def parse_environment_yml(path: Path, text: str | None = None) -> EnvYml:
-    import yaml
-
     path = Path(path)
     if text is None:
         text = read_text(path)
-    display = str(path)
-    loader = yaml.SafeLoader(text)
+    root, loader = compose(text, str(path))
     try:
-        try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or "invalid YAML"
-            raise SpecError(
-                f"invalid YAML: {problem}" + (f" ({exc.context})" if exc.context else ""),
-                location=Location(display, mark.line + 1 if mark else None),
-            ) from None
-        except yaml.YAMLError as exc:
-            raise SpecError(f"invalid YAML: {exc}", location=Location(display)) from None
         return _EnvReader(path, text, loader).read(root)
     finally:
-        loader.dispose()
+        loader.dispose()  # type: ignore[no-untyped-call]
 
 
-class _EnvReader:
-    def __init__(self, path: Path, text: str, loader):  # type: ignore[no-untyped-def]
-        self.path = str(path)
-        self.base = Path(path).absolute().parent
-        self.lines = text.splitlines()
-        self.loader = loader
-        self.comments: dict[str, Comments] = {}
-        self.tail: Comments | None = None
+class _EnvReader(YamlNodes):
+    def __init__(self, path: Path, text: str, loader: yaml.SafeLoader):
+        super().__init__(path, text, loader)
+        self.out = EnvYml(spec=None)  # type: ignore[arg-type]  # set at the end of read()
+        self.warnings: list[SpecWarning] = []
+        self.pip = PipLines()
 
-    # -- nodes --
-
-    def at(self, node, key: str, path: str | None = None) -> Where:  # type: ignore[no-untyped-def]
-        line = node.start_mark.line + 1 if node is not None else None
-        return Where(path or self.path, line, key)
-
-    def value(self, node):  # type: ignore[no-untyped-def]
-        try:
-            return self.loader.construct_object(node, deep=True)
-        except Exception as exc:
-            raise self.at(node, "value").error(f"invalid YAML value: {exc}") from None
-
-    def mapping(self, node, key: str) -> list:  # type: ignore[no-untyped-def]
-        import yaml
-
-        if not isinstance(node, yaml.MappingNode):
-            what = describe(self.value(node)) if node is not None else "nothing"
-            raise self.at(node, key).error(f"{key}: expected a mapping, got {what}")
-        seen: dict[str, int] = {}
-        out = []
-        for knode, vnode in node.value:
-            k = self.value(knode)
-            if not isinstance(k, str):
-                raise self.at(knode, key).error(f"{key}: keys must be strings, got {describe(k)}")
-            if k in seen:
-                raise self.at(knode, k).error(
-                    f"{k!r} appears twice (first on line {seen[k]})",
-                    hint="YAML would keep only the last one",
-                )
-            seen[k] = knode.start_mark.line + 1
-            out.append((k, knode, vnode))
-        return out
-
-    def sequence(self, node, key: str) -> list:  # type: ignore[no-untyped-def]
-        import yaml
-
-        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
-            return []
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.at(node, key).error(
-                f"{key}: expected a list, got {describe(self.value(node))}"
-            )
-        return list(node.value)
-
-    def string(self, node, key: str) -> str:  # type: ignore[no-untyped-def]
-        import yaml
-
-        v = self.value(node)
-        if not isinstance(node, yaml.ScalarNode) or not isinstance(v, str):
-            raise self.at(node, key).error(f"{key}: expected a string, got {describe(v)}")
-        return v
-
-    def comments_of(self, node, prev_end: int) -> Comments:  # type: ignore[no-untyped-def]
-        """Comment lines between the line `prev_end` (0-based, exclusive) and the node's line."""
-        start = node.start_mark.line
-        above: list[str] = []
-        blank = False
-        for raw in self.lines[prev_end:start]:
-            s = raw.strip()
-            if s.startswith("#"):
-                above.append(s[1:].strip() if s[1:2] == " " or s == "#" else s[1:])
-            elif not s:
-                if not above:
-                    blank = True
-                else:
-                    above.append("")
-        while above and above[-1] == "":
-            above.pop()
-        after = None
-        line = self.lines[node.end_mark.line] if node.end_mark.line < len(self.lines) else ""
-        rest = line[node.end_mark.column :] if node.end_mark.line == start else ""
-        m = re.search(r"(^|\s)#\s?(.*)$", rest)
-        if m and m.group(2).strip():
-            after = m.group(2).rstrip()
-        return Comments(tuple(above), blank, after)
-
-    # -- the file --
-
-    def read(self, root) -> EnvYml:  # type: ignore[no-untyped-def]
+    def read(self, root: yaml.Node | None) -> EnvYml:
         if root is None:
             raise SpecError(
                 "empty environment file",
@@ -185,31 +116,80 @@ class _EnvReader:
                 hint="an environment.yml has channels: and dependencies:",
             )
         items = self.mapping(root, "top level")
-        for k, knode, _ in items:
-            if k not in ENV_KEYS:
-                guess = did_you_mean(k, ENV_KEYS)
-                raise self.at(knode, k).error(
-                    f"unknown key {k!r} in the environment file",
-                    hint=(f"did you mean {guess!r}? " if guess else "")
-                    + "known keys: "
-                    + ", ".join(ENV_KEYS),
-                )
+        self.check_keys(items)
         by_key = {k: (knode, vnode) for k, knode, vnode in items}
+        name = self.string(by_key["name"][1], "name") if "name" in by_key else None
+        channels = self.channels(root, by_key)
+        platforms = self.platforms(by_key)
+        entries = self.dependencies(by_key, platforms)
+        check_twice(entries, platforms)
+        channels = self.package_channels(channels, entries)
+        default = Feature(
+            name=DEFAULT,
+            channels=channels,
+            dependencies=tuple(
+                e.dependency
+                for e in entries
+                if e.platforms is None and isinstance(e.dependency, CondaDependency)
+            ),
+            pypi_dependencies=tuple(
+                e.dependency
+                for e in entries
+                if e.platforms is None and isinstance(e.dependency, PypiDependency)
+            ),
+            system_requirements=self.system_requirements(by_key),
+            activation=Activation(env=self.variables(by_key)),
+            targets=targets(entries, platforms),
+            location=Location(self.path, 1),
+        )
+        self.out.spec = Spec(
+            manifest=self.path,
+            kind="environment-yml",
+            name=name,
+            platforms=platforms,
+            pypi_options=self.pip.options.build(),
+            features=(default,),
+            environments=(EnvironmentDecl(DEFAULT, (), location=Location(self.path, 1)),),
+            policy=self.policy(by_key),
+            warnings=(*self.warnings, *self.pip.warnings),
+        )
+        return self.out
 
-        name = None
-        if "name" in by_key:
-            name = self.string(by_key["name"][1], "name")
+    def check_keys(self, items: list[tuple[str, yaml.Node, yaml.Node]]) -> None:
+        for k, knode, _ in items:
+            if k in ENV_KEYS:
+                continue
+            w = self.at(knode, k)
+            tool = FOREIGN_KEYS.get(k)
+            if tool is not None:
+                self.warnings.append(
+                    w.warning(f"{tool}'s {k!r} is not supported by hermetic yet and ignored")
+                )
+                continue
+            guess = did_you_mean(k, ENV_KEYS)
+            if guess is not None:  # a misspelt key of ours would lose what it holds
+                raise w.error(
+                    f"unknown key {k!r} in the environment file",
+                    hint=f"did you mean {guess!r}? known keys: " + ", ".join(ENV_KEYS),
+                )
+            self.warnings.append(
+                w.warning(
+                    f"unknown key {k!r} in the environment file, ignored",
+                    hint="known keys: " + ", ".join(ENV_KEYS),
+                )
+            )
 
+    def channels(
+        self, root: yaml.Node, by_key: dict[str, tuple[yaml.Node, yaml.Node]]
+    ) -> tuple[str, ...]:
         channels: list[str] = []
-        nodefaults = False
         if "channels" in by_key:
             for cnode in self.sequence(by_key["channels"][1], "channels"):
-                w = self.at(cnode, "channels")
                 ch = self.string(cnode, "channels")
                 if ch.strip() == "nodefaults":
-                    nodefaults = True
+                    self.out.nodefaults = True
                     continue
-                channels.append(resolve_channel(ch, self.base, w))
+                channels.append(resolve_channel(ch, self.base, self.at(cnode, "channels")))
         if not channels:
             node = by_key.get("channels", (root, root))[0]
             raise self.at(node, "channels").error(
@@ -217,18 +197,21 @@ class _EnvReader:
                 "which makes the environment depend on the machine",
                 hint="name them, e.g. `channels: [conda-forge]`",
             )
+        return expand_channels(channels)
 
-        platforms = default_platforms()
-        if "platforms" in by_key:
-            pnodes = self.sequence(by_key["platforms"][1], "platforms")
-            if not pnodes:
-                raise self.at(by_key["platforms"][0], "platforms").error("platforms: none listed")
-            platforms = tuple(
-                dict.fromkeys(
-                    check_platform(self.value(p), self.at(p, "platforms")) for p in pnodes
-                )
-            )
+    def platforms(self, by_key: dict[str, tuple[yaml.Node, yaml.Node]]) -> tuple[str, ...]:
+        if "platforms" not in by_key:
+            return default_platforms()
+        pnodes = self.sequence(by_key["platforms"][1], "platforms")
+        if not pnodes:
+            raise self.at(by_key["platforms"][0], "platforms").error("platforms: none listed")
+        return tuple(
+            dict.fromkeys(check_platform(self.value(p), self.at(p, "platforms")) for p in pnodes)
+        )
 
+    def variables(
+        self, by_key: dict[str, tuple[yaml.Node, yaml.Node]]
+    ) -> tuple[tuple[str, str], ...]:
         env: list[tuple[str, str]] = []
         if "variables" in by_key:
             for k, knode, vnode in self.mapping(by_key["variables"][1], "variables"):
@@ -237,238 +220,202 @@ class _EnvReader:
                     raise self.at(vnode, f"variables.{k}").error(
                         f"variables.{k}: expected a string, got {describe(v)}"
                     )
-                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
+                if not ENV_VAR_NAME.fullmatch(k):
                     raise self.at(knode, "variables").error(
                         f"variables: {k!r} is no environment variable name"
                     )
                 env.append((k, str(v)))
+        return tuple(env)
 
-        conda: dict[str, CondaDependency] = {}
-        pypi: dict[str, PypiDependency] = {}
-        options = _PipOptions()
-        if "dependencies" in by_key:
-            dkey, dnode = by_key["dependencies"]
-            prev_end = dkey.start_mark.line + 1
-            for item in self.sequence(dnode, "dependencies"):
-                import yaml
+    def system_requirements(
+        self, by_key: dict[str, tuple[yaml.Node, yaml.Node]]
+    ) -> SystemRequirements:
+        if "system-requirements" not in by_key:
+            return SystemRequirements()
+        vals: dict[str, str] = {}
+        for k, knode, vnode in self.mapping(
+            by_key["system-requirements"][1], "system-requirements"
+        ):
+            key = f"system-requirements.{k}"
+            if k not in SYSREQ_KEYS:
+                guess = did_you_mean(k, SYSREQ_KEYS)
+                raise self.at(knode, key).error(
+                    f"unknown key {k!r} in system-requirements",
+                    hint=(f"did you mean {guess!r}? " if guess else "")
+                    + "known keys: "
+                    + ", ".join(SYSREQ_KEYS),
+                )
+            value = self.value(vnode)
+            if isinstance(value, float):
+                raise self.at(vnode, key).error(
+                    f"{key}: {value!r} is a number; quote it",
+                    hint=f'write {k}: "{value}" (as a number, 12.10 would read as 12.1)',
+                )
+            vals[k] = sysreq_value(k, value, self.at(vnode, key))
+        return SystemRequirements(**vals)
 
-                comments = self.comments_of(item, prev_end)
-                prev_end = item.end_mark.line + (1 if item.end_mark.column > 0 else 0)
-                if isinstance(item, yaml.MappingNode):
-                    self.pip_entry(item, pypi, options, comments)
-                    prev_end = item.end_mark.line + (1 if item.end_mark.column > 0 else 0)
-                    continue
-                w = self.at(item, "dependencies")
-                text = self.value(item)
-                if not isinstance(item, yaml.ScalarNode) or not isinstance(text, str):
-                    raise w.error(
-                        f"dependencies: expected a conda requirement string or a `pip:` list, "
-                        f"got {describe(text)}",
-                        hint="quote it if it is a requirement YAML reads as a number",
-                    )
-                dep = conda_from_string(text, w, self.base)
-                if dep.name in conda:
-                    raise w.error(
-                        f"dependencies: {dep.name!r} is listed twice "
-                        f"(first on line {conda[dep.name].location.line})",  # type: ignore[union-attr]
-                        hint="combine the constraints into one line, e.g. numpy>=1.26,<2",
-                    )
-                conda[dep.name] = dep
-                self.comments[f"conda:{dep.name}"] = comments
-            tail = self.tail_after(prev_end, dnode)
-            if tail is not None:
-                self.tail = tail
-
-        default = Feature(
-            name=DEFAULT,
-            channels=tuple(dict.fromkeys(channels)),
-            dependencies=tuple(conda.values()),
-            pypi_dependencies=tuple(pypi.values()),
-            activation=Activation(env=tuple(env)),
-            location=Location(self.path, 1),
-        )
-        spec = Spec(
-            manifest=self.path,
-            kind="environment-yml",
-            name=name,
-            platforms=platforms,
-            pypi_options=options.build(),
-            features=(default,),
-            environments=(EnvironmentDecl(DEFAULT, (), location=Location(self.path, 1)),),
-        )
-        return EnvYml(
-            spec=spec, nodefaults=nodefaults, comments=self.comments, tail_comments=self.tail
+    def policy(self, by_key: dict[str, tuple[yaml.Node, yaml.Node]]) -> Policy:
+        if "policy" not in by_key:
+            return Policy()
+        knode, vnode = by_key["policy"]
+        items = self.mapping(vnode, "policy")
+        nodes = {k: kn for k, kn, _ in items}
+        return policy_from_mapping(
+            {k: self.value(v) for k, _, v in items},
+            lambda k: self.at(nodes[k], f"policy.{k}") if k else self.at(knode, "policy"),
+            path=self.path,
+            table_name="policy:",
         )
 
-    def tail_after(self, prev_end: int, dnode) -> Comments | None:  # type: ignore[no-untyped-def]
-        """Comment lines after the last dependency, still indented under `dependencies:`."""
-        indent = None
-        above: list[str] = []
-        for raw in self.lines[prev_end:]:
-            s = raw.strip()
-            if not s:
-                continue
-            if not s.startswith("#"):
-                break
-            col = len(raw) - len(raw.lstrip())
-            if indent is None:
-                indent = col
-            if col == 0 and dnode.start_mark.column > 0:
-                break
-            above.append(s[1:].strip())
-        return Comments(tuple(above), True) if above else None
+    # -- dependencies --
 
-    def pip_entry(self, node, pypi, options, comments: Comments) -> None:  # type: ignore[no-untyped-def]
+    def dependencies(
+        self, by_key: dict[str, tuple[yaml.Node, yaml.Node]], platforms: tuple[str, ...]
+    ) -> list[Entry]:
         import yaml
 
-        entries = self.mapping(node, "dependencies")
-        for k, knode, vnode in entries:
+        if "dependencies" not in by_key:
+            return []
+        dkey, dnode = by_key["dependencies"]
+        entries: list[Entry] = []
+        prev_end = dkey.start_mark.line + 1
+        for item in self.sequence(dnode, "dependencies"):
+            comments = self.comments_of(item, prev_end)
+            prev_end = end_line(item)
+            if isinstance(item, yaml.MappingNode):
+                self.out.pip_comments = comments
+                entries += self.pip_entry(item, platforms)
+                continue
+            w = self.at(item, "dependencies")
+            text = self.value(item)
+            if not isinstance(item, yaml.ScalarNode) or not isinstance(text, str):
+                raise w.error(
+                    f"dependencies: expected a conda requirement string or a `pip:` list, "
+                    f"got {describe(text)}",
+                    hint="quote it if it is a requirement YAML reads as a number",
+                )
+            entry = self.selected(conda_from_string(text, w, self.base), comments, w, platforms)
+            if entry is not None:
+                entries.append(entry)
+        self.out.tail_comments = self.tail_after(prev_end, dnode)
+        return entries
+
+    def selected(
+        self,
+        dep: CondaDependency | PypiDependency,
+        comments: Comments,
+        where: Where,
+        platforms: tuple[str, ...],
+    ) -> Entry | None:
+        """The line as an entry for the platforms its selector keeps (None: for none)."""
+        line = where.line or 0
+        self.out.comments[line] = comments
+        expression = selector_of("#" + comments.after) if comments.after else None
+        if expression is None:
+            return Entry(dep, None)
+        self.out.selectors[line] = expression
+        sel = evaluate(expression, platforms)
+        if sel.platforms is None:
+            self.warnings.append(
+                where.warning(
+                    f"{dep.name}: the selector [{expression}] is no platform condition; "
+                    "the line is left out on every platform (as conda-lock does)",
+                    hint="selectors name platforms: linux, osx, win, unix, linux64, aarch64, "
+                    "arm64, ppc64le, x86_64, combined with not, and, or",
+                )
+            )
+            return None
+        if not sel.platforms:
+            self.out.notes.append(
+                f"{dep.name} (line {line}, [{expression}]) is for none of the platforms "
+                f"{', '.join(platforms)}: left out"
+            )
+            return None
+        return Entry(dep, sel.platforms, expression)
+
+    def pip_entry(self, node: yaml.Node, platforms: tuple[str, ...]) -> list[Entry]:
+        import yaml
+
+        out: list[Entry] = []
+        for k, knode, vnode in self.mapping(node, "dependencies"):
             if k != "pip":
                 raise self.at(knode, k).error(
                     f"dependencies: unknown entry {k!r}",
                     hint="the only mapping allowed in dependencies is a `pip:` list",
                 )
-            self.comments["pip"] = comments
             prev_end = knode.start_mark.line + 1
             for item in self.sequence(vnode, "pip"):
                 c = self.comments_of(item, prev_end)
-                prev_end = item.end_mark.line + (1 if item.end_mark.column > 0 else 0)
+                prev_end = end_line(item)
                 w = self.at(item, "pip")
                 if isinstance(item, yaml.MappingNode):
                     raise w.error(
                         "pip: YAML reads this line as a mapping (a ':' ends it)",
                         hint='quote the line, e.g. - "--only-binary :all:"',
                     )
-                line = self.string(item, "pip")
-                dep = self.pip_line(line, w, options, self.base, seen=set())
-                for d in dep:
-                    self.add_pypi(pypi, d)
-                    self.comments[f"pypi:{d.name}"] = c
-
-    def add_pypi(self, pypi: dict[str, PypiDependency], dep: PypiDependency) -> None:
-        if dep.name in pypi:
-            first = pypi[dep.name].location
-            raise SpecError(
-                f"pip: {dep.name!r} is listed twice (first at {first})",
-                location=dep.location,
-                hint="combine the constraints into one requirement",
-            )
-        pypi[dep.name] = dep
-
-    def pip_line(
-        self, line: str, where: Where, options: _PipOptions, base: Path, seen: set[Path]
-    ) -> list[PypiDependency]:
-        """One line of a pip list or requirements file: a requirement or an option."""
-        text = re.sub(r"(^|\s)#.*$", "", line).strip()
-        if not text:
-            return []
-        if not text.startswith("-"):
-            if re.match(r"^(\.{0,2}/|~|[A-Za-z][A-Za-z0-9+.-]*://)", text):
-                raise where.error(
-                    f"pip: {text!r} is a bare path or URL",
-                    hint="name the distribution: 'name @ https://host/file.whl' or "
-                    "'name @ file:///abs/path'",
-                )
-            return [pypi_from_string(text, where)]
-        try:
-            words = shlex.split(text)
-        except ValueError as exc:
-            raise where.error(f"pip: cannot split {text!r}: {exc}") from None
-        flag, _, value = words[0].partition("=")
-        if not value and len(words) > 1:
-            value = words[1]
-            rest = words[2:]
-        else:
-            rest = words[1:]
-        if re.fullmatch(r"-[irfec][^-=].*", flag):  # -rfile, -ihttps://...
-            flag, value, rest = flag[:2], flag[2:], words[1:]
-        if rest:
-            raise where.error(f"pip: unexpected {' '.join(rest)!r} in {text!r}")
-        if flag in ("-e", "--editable"):
-            raise where.error(
-                f"pip: editable installs cannot be locked: {text!r}",
-                hint="install your own project with `pip install -e .` inside the environment",
-            )
-        if flag in ("--no-index",):
-            if value:
-                raise where.error(f"pip: --no-index takes no value: {text!r}")
-            options.no_index = True
-            return []
-        if flag == "--only-binary" and value == ":all:":
-            options.no_build = True
-            return []
-        takes_value = {
-            "-r": "requirement",
-            "--requirement": "requirement",
-            "-i": "index",
-            "--index-url": "index",
-            "--extra-index-url": "extra",
-            "-f": "links",
-            "--find-links": "links",
-        }
-        what = takes_value.get(flag)
-        if what is None:
-            raise where.error(
-                f"pip: unsupported option {flag!r} in {text!r}",
-                hint="supported: -r/--requirement, -i/--index-url, --extra-index-url, "
-                "-f/--find-links, --no-index, --only-binary :all:",
-            )
-        if not value:
-            raise where.error(f"pip: {flag} needs a value")
-        if what == "index":
-            if options.index_url and options.index_url != value:
-                raise where.error(
-                    f"pip: a second index URL {value!r} (the first is {options.index_url!r})",
-                    hint="use --extra-index-url for more indexes",
-                )
-            options.index_url = value
-        elif what == "extra":
-            options.extra.append(value)
-        elif what == "links":
-            options.links.append(value if is_url(value) else resolve_path(value, base))
-        else:
-            return self.requirements_file(Path(resolve_path(value, base)), where, options, seen)
-        return []
-
-    def requirements_file(
-        self, path: Path, where: Where, options: _PipOptions, seen: set[Path]
-    ) -> list[PypiDependency]:
-        if path in seen:
-            raise where.error(f"pip: {path} includes itself")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise where.error(
-                f"pip: cannot read requirements file {path}: {exc.strerror}"
-            ) from None
-        out: list[PypiDependency] = []
-        lines = text.splitlines()
-        i = 0
-        while i < len(lines):
-            start = i
-            line = lines[i]
-            while line.endswith("\\") and i + 1 < len(lines):  # line continuations
-                i += 1
-                line = line[:-1] + lines[i]
-            i += 1
-            w = Where(str(path), start + 1, "requirement")
-            out += self.pip_line(line, w, options, path.parent, seen | {path})
+                for dep in self.pip.line(self.string(item, "pip"), w, self.base, seen=set()):
+                    entry = self.selected(dep, c, w, platforms)
+                    if entry is not None:
+                        out.append(entry)
         return out
 
+    def package_channels(self, channels: tuple[str, ...], entries: list[Entry]) -> tuple[str, ...]:
+        """`channel::pkg` adds its channel after the listed ones, as conda and conda-lock do."""
+        added: list[str] = []
+        for e in entries:
+            dep = e.dependency
+            if isinstance(dep, CondaDependency) and "::" in dep.spec:
+                channel = dep.spec.rsplit("::", 1)[0]
+                if channel not in channels and channel not in added:
+                    added.append(channel)
+                    self.out.notes.append(
+                        f"channel {channel!r} added for {dep.name} "
+                        f"(line {dep.location.line if dep.location else '?'}), as conda does"
+                    )
+        return (*channels, *added)
 
-@dataclass
-class _PipOptions:
-    index_url: str | None = None
-    extra: list[str] = field(default_factory=list)
-    links: list[str] = field(default_factory=list)
-    no_build: bool = False
-    no_index: bool = False
 
-    def build(self) -> PypiOptions:
-        return PypiOptions(
-            index_url=self.index_url,
-            extra_index_urls=tuple(dict.fromkeys(self.extra)),
-            find_links=tuple(dict.fromkeys(self.links)),
-            no_build=self.no_build,
-            no_index=self.no_index,
-        )
+def check_twice(entries: list[Entry], platforms: tuple[str, ...]) -> None:
+    """A name may appear twice only behind selectors that share no platform."""
+    seen: dict[tuple[str, str], Entry] = {}
+    for e in entries:
+        dep = e.dependency
+        kind = "conda" if isinstance(dep, CondaDependency) else "pip"
+        first = seen.get((kind, dep.name))
+        if first is None:
+            seen[(kind, dep.name)] = e
+            continue
+        mine = set(e.platforms if e.platforms is not None else platforms)
+        theirs = set(first.platforms if first.platforms is not None else platforms)
+        both = [p for p in platforms if p in mine & theirs]
+        if both:
+            line = first.dependency.location.line if first.dependency.location else "?"
+            prefix = "dependencies" if kind == "conda" else "pip"
+            raise SpecError(
+                f"{prefix}: {dep.name!r} is listed twice (first on line {line})"
+                + (f", both for {', '.join(both)}" if e.platforms or first.platforms else ""),
+                location=dep.location,
+                hint="combine the constraints into one line, e.g. numpy>=1.26,<2, or give the "
+                "lines selectors that do not overlap, e.g. # [linux] and # [osx]",
+            )
+        seen[(kind, dep.name)] = e
+
+
+def targets(entries: list[Entry], platforms: tuple[str, ...]) -> tuple[Target, ...]:
+    """The lines with selectors as per-platform additions, in the order of the platforms."""
+    out = []
+    for p in platforms:
+        mine = [e.dependency for e in entries if e.platforms is not None and p in e.platforms]
+        conda = tuple(d for d in mine if isinstance(d, CondaDependency))
+        pypi = tuple(d for d in mine if isinstance(d, PypiDependency))
+        if conda or pypi:
+            out.append(Target(platform=p, dependencies=conda, pypi_dependencies=pypi))
+    return tuple(out)
+
+
+def strip_selector(comment: str | None) -> str | None:
+    """A line's comment without its selector (init writes the selector as a target)."""
+    if comment is None:
+        return None
+    text = re.sub(r"\s*\[[^\[\]]+\]\s*$", "", comment).strip()
+    return text or None

@@ -58,6 +58,7 @@ FEATURE_KEYS = (
     "platforms",
     "dependencies",
     "pypi-dependencies",
+    "pypi-options",
     "system-requirements",
     "activation",
     "target",
@@ -67,6 +68,7 @@ TARGET_KEYS = ("dependencies", "pypi-dependencies", "activation", "tasks")
 PYPI_OPTION_KEYS = ("index-url", "extra-index-urls", "find-links", "no-build", "no-index")
 SYSREQ_KEYS = ("cuda", "glibc", "linux", "macos", "archspec")
 ACTIVATION_KEYS = ("env", "scripts")
+ENVIRONMENT_KEYS = ("features", "solve-group", "no-default-feature")
 
 
 class FeatureReader(DependencyReader):
@@ -174,8 +176,10 @@ class FeatureReader(DependencyReader):
         )
 
     def feature_pypi_options(self, body: Table, keys: Key) -> PypiOptions | None:
-        """A feature's own PyPI options: hermetic keeps them at the top level only."""
-        return None
+        """A feature's own PyPI options (an extra index for its CUDA wheels), as in pixi."""
+        if "pypi-options" not in body:
+            return None
+        return self.pypi_options(body["pypi-options"], (*keys, "pypi-options"))
 
     def target_keys(self, body: Table, keys: Key) -> None:
         self.known_keys(body, keys, TARGET_KEYS)
@@ -261,18 +265,25 @@ class FeatureReader(DependencyReader):
         self, name: str, body: object, k: Key
     ) -> tuple[list[str], Key, dict[str, object]]:
         """(features, key of the list, extra EnvironmentDecl fields) of one environment."""
-        if isinstance(body, dict):
-            self.known_keys(body, k, ("features",))
-            fk = (*k, "features")
-            return self.strings(body.get("features", []), fk), fk, {}
         if isinstance(body, list):
             return self.strings(body, k), k, {}
-        w = self.at(*k)
-        raise w.error(
-            f"{w.key}: expected a list of feature names or a table {{features = [...]}}, "
-            f"got {describe(body)}",
-            hint=f'e.g. {name} = ["gpu"]',
-        )
+        if not isinstance(body, dict):
+            w = self.at(*k)
+            raise w.error(
+                f"{w.key}: expected a list of feature names or a table {{features = [...]}}, "
+                f"got {describe(body)}",
+                hint=f'e.g. {name} = ["gpu"]',
+            )
+        self.known_keys(body, k, ENVIRONMENT_KEYS)
+        fk = (*k, "features")
+        extra: dict[str, object] = {}
+        if "solve-group" in body:
+            extra["solve_group"] = self.string(body["solve-group"], (*k, "solve-group"))
+        if "no-default-feature" in body:
+            extra["no_default_feature"] = self.boolean(
+                body["no-default-feature"], (*k, "no-default-feature")
+            )
+        return self.strings(body.get("features", []), fk), fk, extra
 
     def environments(self, value: object, features: tuple[str, ...]) -> tuple[EnvironmentDecl, ...]:
         keys: Key = ("environments",)

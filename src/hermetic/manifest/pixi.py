@@ -77,12 +77,11 @@ WORKSPACE_FOREIGN = (
     "target",
     "s3-options",
 )
-PIXI_FEATURE_KEYS = (*FEATURE_KEYS, "pypi-options", "channel-priority")
+PIXI_FEATURE_KEYS = (*FEATURE_KEYS, "channel-priority")
 FEATURE_FOREIGN = ("host-dependencies", "build-dependencies")
 PYPI_OPTION_KEYS = ("index-url", "extra-index-urls", "find-links", "no-build")
 PYPI_OPTION_FOREIGN = ("no-build-isolation", "index-strategy", "prerelease-mode", "no-binary")
 SYSREQ_KEYS = ("cuda", "libc", "linux", "macos", "archspec", "unix")
-ENVIRONMENT_KEYS = ("features", "solve-group", "no-default-feature")
 ENV_NAME = re.compile(r"^[a-z\d\-]+$")
 
 
@@ -192,11 +191,6 @@ class PixiReader(FeatureReader):
     def target_keys(self, body: Table, keys: Key) -> None:
         self.known_keys(body, keys, TARGET_KEYS, foreign=FEATURE_FOREIGN)
 
-    def feature_pypi_options(self, body: Table, keys: Key) -> PypiOptions | None:
-        if "pypi-options" not in body:
-            return None
-        return self.pypi_options(body["pypi-options"], (*keys, "pypi-options"))
-
     def channel_priority(self, table: Table, keys: Key) -> None:
         if "channel-priority" not in table:
             return
@@ -273,24 +267,12 @@ class PixiReader(FeatureReader):
     def environment_body(
         self, name: str, body: object, k: Key
     ) -> tuple[list[str], Key, dict[str, object]]:
-        w = self.at(*k)
         if not ENV_NAME.match(name):
-            raise w.error(
+            raise self.at(*k).error(
                 f"invalid environment name {name!r}",
                 hint="pixi's environment names have lowercase letters, digits and '-'",
             )
-        if not isinstance(body, dict):
-            return super().environment_body(name, body, k)
-        self.known_keys(body, k, ENVIRONMENT_KEYS)
-        fk = (*k, "features")
-        extra: dict[str, object] = {}
-        if "solve-group" in body:
-            extra["solve_group"] = self.string(body["solve-group"], (*k, "solve-group"))
-        if "no-default-feature" in body:
-            extra["no_default_feature"] = self.boolean(
-                body["no-default-feature"], (*k, "no-default-feature")
-            )
-        return self.strings(body.get("features", []), fk), fk, extra
+        return super().environment_body(name, body, k)
 
     # -- pyproject.toml: [project] and [dependency-groups] --
 

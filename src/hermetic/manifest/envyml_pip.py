@@ -1,0 +1,145 @@
+"""The `pip:` list of an environment.yml, and the requirements files it includes with `-r`.
+
+Each line is a PEP 508 requirement or one of pip's options that decide where packages come
+from (`--index-url`, `--extra-index-url`, `--find-links`, `--no-index`, `--only-binary
+:all:`). An editable install of a local project (`-e .`) is no locked package: it is a warning,
+and the project is installed by the user inside the environment.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hermetic.manifest.fields import Where, is_url, resolve_path
+from hermetic.manifest.model import PypiDependency, PypiOptions, SpecWarning
+from hermetic.manifest.requirements import pypi_from_string
+
+
+@dataclass
+class PipOptions:
+    index_url: str | None = None
+    extra: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    no_build: bool = False
+    no_index: bool = False
+
+    def build(self) -> PypiOptions:
+        return PypiOptions(
+            index_url=self.index_url,
+            extra_index_urls=tuple(dict.fromkeys(self.extra)),
+            find_links=tuple(dict.fromkeys(self.links)),
+            no_build=self.no_build,
+            no_index=self.no_index,
+        )
+
+
+class PipLines:
+    """Reads pip lines into requirements, options and warnings."""
+
+    def __init__(self) -> None:
+        self.options = PipOptions()
+        self.warnings: list[SpecWarning] = []
+
+    def line(self, line: str, where: Where, base: Path, seen: set[Path]) -> list[PypiDependency]:
+        """One line of a pip list or requirements file: a requirement or an option."""
+        text = re.sub(r"(^|\s)#.*$", "", line).strip()
+        if not text:
+            return []
+        if not text.startswith("-"):
+            if re.match(r"^(\.{0,2}/|~|[A-Za-z][A-Za-z0-9+.-]*://)", text):
+                raise where.error(
+                    f"pip: {text!r} is a bare path or URL",
+                    hint="name the distribution: 'name @ https://host/file.whl' or "
+                    "'name @ file:///abs/path'",
+                )
+            return [pypi_from_string(text, where)]
+        try:
+            words = shlex.split(text)
+        except ValueError as exc:
+            raise where.error(f"pip: cannot split {text!r}: {exc}") from None
+        flag, _, value = words[0].partition("=")
+        if not value and len(words) > 1:
+            value = words[1]
+            rest = words[2:]
+        else:
+            rest = words[1:]
+        if re.fullmatch(r"-[irfec][^-=].*", flag):  # -rfile, -ihttps://...
+            flag, value, rest = flag[:2], flag[2:], words[1:]
+        if rest:
+            raise where.error(f"pip: unexpected {' '.join(rest)!r} in {text!r}")
+        if flag in ("-e", "--editable"):
+            self.warnings.append(
+                where.warning(
+                    f"pip: {text!r} is an editable install of a local project: not locked",
+                    hint="install it inside the environment (`hermetic run pip install -e "
+                    f"{value or '.'}`), or declare it as a path dependency in a TOML manifest: "
+                    'name = { path = ".", editable = true }',
+                )
+            )
+            return []
+        if flag in ("--no-index",):
+            if value:
+                raise where.error(f"pip: --no-index takes no value: {text!r}")
+            self.options.no_index = True
+            return []
+        if flag == "--only-binary" and value == ":all:":
+            self.options.no_build = True
+            return []
+        takes_value = {
+            "-r": "requirement",
+            "--requirement": "requirement",
+            "-i": "index",
+            "--index-url": "index",
+            "--extra-index-url": "extra",
+            "-f": "links",
+            "--find-links": "links",
+        }
+        what = takes_value.get(flag)
+        if what is None:
+            raise where.error(
+                f"pip: unsupported option {flag!r} in {text!r}",
+                hint="supported: -r/--requirement, -i/--index-url, --extra-index-url, "
+                "-f/--find-links, --no-index, --only-binary :all:",
+            )
+        if not value:
+            raise where.error(f"pip: {flag} needs a value")
+        if what == "index":
+            if self.options.index_url and self.options.index_url != value:
+                raise where.error(
+                    f"pip: a second index URL {value!r} (the first is {self.options.index_url!r})",
+                    hint="use --extra-index-url for more indexes",
+                )
+            self.options.index_url = value
+        elif what == "extra":
+            self.options.extra.append(value)
+        elif what == "links":
+            self.options.links.append(value if is_url(value) else resolve_path(value, base))
+        else:
+            return self.requirements_file(Path(resolve_path(value, base)), where, seen)
+        return []
+
+    def requirements_file(self, path: Path, where: Where, seen: set[Path]) -> list[PypiDependency]:
+        if path in seen:
+            raise where.error(f"pip: {path} includes itself")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise where.error(
+                f"pip: cannot read requirements file {path}: {exc.strerror}"
+            ) from None
+        out: list[PypiDependency] = []
+        lines = text.splitlines()
+        i = 0
+        while i < len(lines):
+            start = i
+            line = lines[i]
+            while line.endswith("\\") and i + 1 < len(lines):  # line continuations
+                i += 1
+                line = line[:-1] + lines[i]
+            i += 1
+            w = Where(str(path), start + 1, "requirement")
+            out += self.line(line, w, path.parent, seen | {path})
+        return out
