@@ -52,7 +52,7 @@ python = "3.11.*"
     proc = hermetic("check", "--json", cwd=tmp_path, check=1)
     assert rules(proc) == {"forbidden-channel"}
     f = findings(proc)[0]
-    assert f["severity"] == "error" and f["hint"] and f["location"].endswith("hermetic.toml")
+    assert f["severity"] == "error" and f["hint"] and f["location"].endswith("hermetic.toml:2")
 
 
 def test_unpinned_python_and_duplicates_with_lines(tmp_path):
@@ -139,3 +139,101 @@ no-index = true
     f = [x for x in findings(proc) if x["id"] == "bundled-native-libs"]
     assert len(f) == 1 and "cudnn" in f[0]["message"] and f[0]["severity"] == "warning"
     hermetic("check", "--strict", cwd=tmp_path / "proj", check=1)
+
+
+# ---- a policy that fits real projects: every manifest kind, config files, exact keys ----
+
+
+def test_python_not_pinned_is_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    write_spec(tmp_path, '\nchannels = ["conda-forge"]\nplatforms = ["linux-64"]\n')
+    proc = hermetic("check", "--json", cwd=tmp_path, check=0)
+    (f,) = findings(proc)
+    assert f["id"] == "python-not-pinned" and f["severity"] == "warning"
+    assert "[dependencies]" in f["hint"] and "require-python-pin = false in [policy]" in f["hint"]
+    hermetic("check", "--strict", cwd=tmp_path, check=1)
+
+
+def test_messages_name_the_line_and_the_exact_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "pyproject.toml").write_text(
+        textwrap.dedent("""\
+        [project]
+        name = "x"
+
+        [tool.hermetic]
+        channels = ["conda-forge", "pytorch"]
+        platforms = ["linux-64"]
+
+        [tool.hermetic.dependencies]
+        python = "3.11.*"
+
+        [tool.hermetic.policy]
+        ignore = []
+        """)
+    )
+    proc = hermetic("check", "--json", cwd=tmp_path, check=1)
+    (f,) = findings(proc)
+    assert f["id"] == "channel-not-allowed" and f["location"].endswith("pyproject.toml:5")
+    assert "add 'pytorch' to allowed-channels in [tool.hermetic.policy]" in f["hint"]
+    assert "pyproject.toml:11" in f["hint"] and 'preset = "pytorch"' in f["hint"]
+
+
+def test_environment_yml_policy_key_and_pytorch_preset(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    env = tmp_path / "environment.yml"
+    env.write_text(
+        "channels: [pytorch, nvidia, conda-forge]\nplatforms: [linux-64]\n"
+        "dependencies:\n  - python=3.11\n  - pytorch::pytorch\n"
+    )
+    proc = hermetic("check", "--json", cwd=tmp_path, check=1)
+    assert rules(proc) == {"channel-not-allowed"}
+    hint = findings(proc)[0]["hint"]
+    assert "the policy: key of environment.yml" in hint
+    env.write_text(env.read_text() + "policy:\n  preset: pytorch\n")
+    proc = hermetic("check", "--json", cwd=tmp_path, check=0)
+    assert findings(proc) == []
+    env.write_text(env.read_text() + "  bogus: 1\n")
+    proc = hermetic("check", cwd=tmp_path, check=2)
+    assert "environment.yml:8: unknown key 'bogus' in policy:" in proc.stderr
+
+
+def test_config_files_carry_the_policy_and_the_manifest_wins(tmp_path, monkeypatch):
+    xdg = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    write_spec(
+        tmp_path,
+        '\nchannels = ["conda-forge", "pytorch"]\nplatforms = ["linux-64"]\n'
+        '[dependencies]\npython = "*"\n',
+    )
+    (xdg / "hermetic").mkdir(parents=True)
+    (xdg / "hermetic" / "config.toml").write_text('[tool.hermetic.policy]\npreset = "pytorch"\n')
+    proc = hermetic("check", "--json", cwd=tmp_path, check=0)
+    assert rules(proc) == {"python-not-pinned"}
+    (tmp_path / ".hermetic").mkdir()
+    (tmp_path / ".hermetic" / "config.toml").write_text("[policy]\nrequire-python-pin = false\n")
+    proc = hermetic("check", "--json", cwd=tmp_path, check=0)
+    assert findings(proc) == []
+    (tmp_path / "hermetic.toml").write_text(
+        (tmp_path / "hermetic.toml").read_text() + "[policy]\nallowed-channels = ['conda-forge']\n"
+    )
+    proc = hermetic("check", "--json", cwd=tmp_path, check=1)
+    assert rules(proc) == {"channel-not-allowed"}
+    assert "hermetic.toml:6" in findings(proc)[0]["hint"]
+
+
+def test_pixi_manifest_policy_in_tool_hermetic(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "pixi.toml").write_text(
+        textwrap.dedent("""\
+        [workspace]
+        channels = ["conda-forge", "nvidia"]
+        platforms = ["linux-64"]
+        [dependencies]
+        python = "3.12.*"
+        [tool.hermetic.policy]
+        preset = "pytorch"
+        """)
+    )
+    proc = hermetic("check", "--json", cwd=tmp_path, check=0)
+    assert findings(proc) == []

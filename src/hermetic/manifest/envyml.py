@@ -98,7 +98,7 @@ def parse_environment_yml(path: Path, text: str | None = None) -> EnvYml:
     try:
         return _EnvReader(path, text, loader).read(root)
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 class _EnvReader(YamlNodes):
@@ -107,6 +107,7 @@ class _EnvReader(YamlNodes):
         self.out = EnvYml(spec=None)  # type: ignore[arg-type]  # set at the end of read()
         self.warnings: list[SpecWarning] = []
         self.pip = PipLines()
+        self.channel_locations: dict[str, Location] = {}
 
     def read(self, root: yaml.Node | None) -> EnvYml:
         if root is None:
@@ -141,6 +142,9 @@ class _EnvReader(YamlNodes):
             activation=Activation(env=self.variables(by_key)),
             targets=targets(entries, platforms),
             location=Location(self.path, 1),
+            channel_locations=tuple(
+                (c, self.channel_locations[c]) for c in channels if c in self.channel_locations
+            ),
         )
         self.out.spec = Spec(
             manifest=self.path,
@@ -189,7 +193,11 @@ class _EnvReader(YamlNodes):
                 if ch.strip() == "nodefaults":
                     self.out.nodefaults = True
                     continue
-                channels.append(resolve_channel(ch, self.base, self.at(cnode, "channels")))
+                w = self.at(cnode, "channels")
+                channel = resolve_channel(ch, self.base, w)
+                channels.append(channel)
+                for c in expand_channels([channel]):
+                    self.channel_locations.setdefault(c, w.location)
         if not channels:
             node = by_key.get("channels", (root, root))[0]
             raise self.at(node, "channels").error(
@@ -368,6 +376,8 @@ class _EnvReader(YamlNodes):
                 channel = dep.spec.rsplit("::", 1)[0]
                 if channel not in channels and channel not in added:
                     added.append(channel)
+                    if dep.location is not None:
+                        self.channel_locations[channel] = dep.location
                     self.out.notes.append(
                         f"channel {channel!r} added for {dep.name} "
                         f"(line {dep.location.line if dep.location else '?'}), as conda does"

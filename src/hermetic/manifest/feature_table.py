@@ -7,7 +7,7 @@ hermetic's keys are pixi's, so `FeatureReader` serves both hermetic's TOML forms
 
 from __future__ import annotations
 
-from hermetic.errors import SpecError, UsageError, did_you_mean
+from hermetic.errors import Location, SpecError, UsageError, did_you_mean
 from hermetic.manifest.dependency_table import DependencyReader
 from hermetic.manifest.fields import (
     ENV_VAR_NAME,
@@ -115,12 +115,17 @@ class FeatureReader(DependencyReader):
 
     def channels(self, value: object, keys: Key) -> tuple[str, ...]:
         out = []
+        self.channel_locations: dict[str, Location] = {}
         for i, item in enumerate(self.array(value, keys, "a list of strings")):
             if isinstance(item, dict):  # pixi's { channel = "…", priority = N }
                 item = self.channel_table(item, (*keys, i))
             elif not isinstance(item, str):
                 self.strings(value, keys)  # raises: item i is no string
-            out.append(resolve_channel(item, self.base, self.at(*keys, i)))
+            w = self.at(*keys, i)
+            channel = resolve_channel(item, self.base, w)
+            out.append(channel)
+            for c in expand_channels([channel]):
+                self.channel_locations.setdefault(c, w.location)
         return expand_channels(out)
 
     def channel_table(self, item: Table, keys: Key) -> str:
@@ -173,6 +178,9 @@ class FeatureReader(DependencyReader):
             location=self.at(*keys).location,
             tasks=tasks,
             pypi_options=None if top else self.feature_pypi_options(body, keys),
+            channel_locations=tuple(
+                (c, self.channel_locations[c]) for c in channels if c in self.channel_locations
+            ),
         )
 
     def feature_pypi_options(self, body: Table, keys: Key) -> PypiOptions | None:

@@ -164,6 +164,11 @@ class Feature:
     location: Location | None = field(default=None, compare=False)
     tasks: tuple[Task, ...] = ()
     pypi_options: PypiOptions | None = None  # pixi's per-feature [feature.x.pypi-options]
+    # where each channel was written (or which `channel::pkg` added it), for messages
+    channel_locations: tuple[tuple[str, Location], ...] = field(default=(), compare=False)
+
+    def channel_location(self, channel: str) -> Location | None:
+        return dict(self.channel_locations).get(channel)
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,14 @@ class PolicySource:
 
     path: str
     table: str  # "[tool.hermetic.policy]", "[policy]", "policy:" (environment.yml)
-    lines: tuple[tuple[str, int], ...] = ()  # key -> line
+    lines: tuple[tuple[str, int], ...] = ()  # key -> line ("" for the table itself)
+    keys: tuple[str, ...] = ()  # the keys the table sets
+
+    @property
+    def where(self) -> str:
+        """The table and where it is: `[tool.hermetic.policy] (pyproject.toml:12)`."""
+        line = self.line("")
+        return f"{self.table} ({self.path}{f':{line}' if line else ''})"
 
     def line(self, key: str) -> int | None:
         return dict(self.lines).get(key)

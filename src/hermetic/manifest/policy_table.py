@@ -81,7 +81,7 @@ def policy_from_mapping(
     table_line = where_of("").line
     if table_line:
         lines.append(("", table_line))
-    source = PolicySource(path=path, table=table_name, lines=tuple(lines))
+    source = PolicySource(path=path, table=table_name, lines=tuple(lines), keys=tuple(table))
     return Policy(**vals, source=source)  # type: ignore[arg-type]  # keys checked above
 
 

@@ -58,7 +58,7 @@ class YamlNodes:
 
     def value(self, node: yaml.Node) -> object:
         try:
-            value: object = self.loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+            value: object = self.loader.construct_object(node, deep=True)
         except Exception as exc:
             raise self.at(node, "value").error(f"invalid YAML value: {exc}") from None
         return value

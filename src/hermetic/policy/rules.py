@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from hermetic.channel import channel_name
 from hermetic.errors import Location
 from hermetic.findings import ERROR, WARNING, Finding, sort_findings
-from hermetic.manifest.model import Environment, Spec
+from hermetic.manifest.model import Environment, Policy, Spec
+from hermetic.manifest.policy_table import PRESETS
+from hermetic.policy.config import effective_policy
 from hermetic.policy.native import conda_equivalents
+
+if TYPE_CHECKING:
+    from hermetic.lock.read import Lock
 
 FORBIDDEN_REASON = (
     "Anaconda's channels need a paid license for organizations of 200+ people, and their "
@@ -15,105 +24,154 @@ FORBIDDEN_REASON = (
 )
 
 
-def lint(spec: Spec, lock=None) -> tuple[Finding, ...]:
-    """All findings for the spec and, when given, its lock (hermetic.lock.read.Lock)."""
-    policy = spec.policy
+def lint(
+    spec: Spec, lock: Lock | None = None, *, user_config: Path | None = None
+) -> tuple[Finding, ...]:
+    """All findings for the spec and, when given, its lock.
+
+    The policy is the spec's over the project's and the user's config (`effective_policy`).
+    """
+    policy = effective_policy(spec, user_config)
+    where = PolicyPlace(spec, policy)
     findings: list[Finding] = []
     envs = [spec.environment(n) for n in spec.environment_names]
     for env in envs:
-        findings += _channels(spec, env)
-        findings += _python_pin(spec, env)
-        findings += _spec_duplicates(spec, env)
+        findings += _channels(spec, env, policy, where)
+        findings += _python_pin(spec, env, policy, where)
+        findings += _spec_duplicates(spec, env, policy)
     if not policy.strict_channel_priority:
         findings.append(
             Finding(
                 "channel-priority",
                 WARNING,
                 "policy turns strict channel priority off, but hermetic always solves with strict priority",
-                location=_loc(spec),
-                hint="remove `strict-channel-priority = false` from [tool.hermetic.policy]",
+                location=where.location("strict-channel-priority"),
+                hint=f"remove strict-channel-priority from {where.table}",
             )
         )
     if lock is not None:
         for env in envs:
             if env.name in lock.environment_names():
-                findings += _lock_findings(spec, env, lock)
+                findings += _lock_findings(spec, env, lock, policy)
     ignored = set(policy.ignore)
     return sort_findings(f for f in findings if f.id not in ignored)
 
 
-def _loc(spec: Spec) -> Location:
-    return Location(spec.manifest)
+@dataclass(frozen=True)
+class PolicyPlace:
+    """Where a policy key is, or would go, in this project: for "change X at file:line"."""
+
+    spec: Spec
+    policy: Policy
+
+    @property
+    def table(self) -> str:
+        if self.policy.source is not None:
+            return self.policy.source.where
+        return f"{policy_table_name(self.spec)} of {Path(self.spec.manifest).name}"
+
+    def location(self, key: str) -> Location:
+        source = self.policy.source
+        if source is not None:
+            return Location(source.path, source.line(key) or source.line(""))
+        return Location(self.spec.manifest)
 
 
-def _channels(spec: Spec, env: Environment) -> list[Finding]:
+def policy_table_name(spec: Spec) -> str:
+    """How the policy table is spelled in this kind of manifest."""
+    return {
+        "hermetic-toml": "[policy]",
+        "environment-yml": "the policy: key",
+    }.get(spec.kind, "[tool.hermetic.policy]")
+
+
+def dependencies_table(spec: Spec) -> str:
+    """How the default feature's conda dependencies are spelled in this kind of manifest."""
+    return {
+        "pyproject": "[tool.hermetic.dependencies]",
+        "environment-yml": "dependencies: (as `- python=3.11`)",
+    }.get(spec.kind, "[dependencies]")
+
+
+def _channels(spec: Spec, env: Environment, policy: Policy, where: PolicyPlace) -> list[Finding]:
     out = []
-    policy = spec.policy
     for ch in env.channels:
         name = channel_name(ch)
-        if (
-            name in policy.forbidden_channels
-            or name.startswith("pkgs/")
-            or "repo.anaconda.com" in ch
-        ):
+        loc = _channel_location(spec, ch)
+        anaconda = name.startswith("pkgs/") or "repo.anaconda.com" in ch
+        if name in policy.forbidden_channels or (anaconda and name not in policy.allowed_channels):
             out.append(
                 Finding(
                     "forbidden-channel",
                     ERROR,
                     f"channel {ch!r} is forbidden: {FORBIDDEN_REASON}",
                     environment=env.name,
-                    location=_loc(spec),
-                    hint="use conda-forge instead",
+                    location=loc,
+                    hint="use conda-forge instead, or allow it on purpose: take "
+                    f"{name!r} out of forbidden-channels and put it in allowed-channels in "
+                    f"{where.table}",
                 )
             )
         elif policy.allowed_channels and name not in policy.allowed_channels:
             allowed = ", ".join(policy.allowed_channels)
+            preset = next((n for n, c in PRESETS.items() if name in c and n != "conda-forge"), None)
             out.append(
                 Finding(
                     "channel-not-allowed",
                     ERROR,
                     f"channel {ch!r} is not in the allowed channels ({allowed})",
                     environment=env.name,
-                    location=_loc(spec),
-                    hint="add it to [tool.hermetic.policy] allowed-channels if it is meant to be there",
+                    location=loc,
+                    hint=f"if it is meant to be there, add {name!r} to allowed-channels in "
+                    f"{where.table}" + (f', or set preset = "{preset}" there' if preset else ""),
                 )
             )
     return out
 
 
-def _python_pin(spec: Spec, env: Environment) -> list[Finding]:
-    if not spec.policy.require_python_pin:
+def _channel_location(spec: Spec, channel: str) -> Location:
+    for f in spec.features:
+        loc = f.channel_location(channel)
+        if loc is not None:
+            return loc
+    return Location(spec.manifest)
+
+
+def _python_pin(spec: Spec, env: Environment, policy: Policy, where: PolicyPlace) -> list[Finding]:
+    if not policy.require_python_pin:
         return []
+    off = f"or turn the rule off: require-python-pin = false in {where.table}"
     out = []
     for p in env.platforms:
         py = next((d for d in env.conda_dependencies(p) if d.name == "python"), None)
         if py is None:
+            feature = spec.default_feature.location or Location(spec.manifest)
             out.append(
                 Finding(
                     "python-not-pinned",
-                    ERROR,
+                    WARNING,
                     "python is not a dependency: the solver picks any version",
                     environment=env.name,
-                    location=_loc(spec),
-                    hint='add python = "3.11.*" (or the version you run) to the dependencies',
+                    location=feature,
+                    hint=f'add python = "3.11.*" (the version you run) to {dependencies_table(spec)}, {off}',
                 )
             )
         elif py.spec.strip() in ("python", "python *"):
             out.append(
                 Finding(
                     "python-not-pinned",
-                    ERROR,
+                    WARNING,
                     "python has no version constraint: a re-lock may move to a new minor version",
                     environment=env.name,
-                    location=py.location or _loc(spec),
-                    hint='pin it, e.g. python = "3.11.*"',
+                    location=py.location or Location(spec.manifest),
+                    hint=f'pin it, e.g. python = "3.11.*", {off}',
                 )
             )
     return list(dict.fromkeys(out))  # the same finding for every platform is one finding
 
 
-def _spec_duplicates(spec: Spec, env: Environment) -> list[Finding]:
-    if spec.policy.allow_conda_pypi_duplicates:
+def _spec_duplicates(spec: Spec, env: Environment, policy: Policy) -> list[Finding]:
+    if policy.allow_conda_pypi_duplicates:
         return []
     from hermetic.resolve.mapping import KNOWN, canonical
 
@@ -133,17 +191,16 @@ def _spec_duplicates(spec: Spec, env: Environment) -> list[Finding]:
                         ERROR,
                         f"{dep.name} is asked for from both conda ({conda_names[dep.name].spec!r}) and PyPI ({dep.requirement!r})",
                         environment=env.name,
-                        location=dep.location or _loc(spec),
+                        location=dep.location or Location(spec.manifest),
                         hint=f"keep one: remove {dep.name} from pypi-dependencies (conda's build is linked against the env's native libraries)",
                     )
                 )
     return list(dict.fromkeys(out))
 
 
-def _lock_findings(spec: Spec, env: Environment, lock) -> list[Finding]:
+def _lock_findings(spec: Spec, env: Environment, lock: Lock, policy: Policy) -> list[Finding]:
     from hermetic.resolve.mapping import provided_distributions
 
-    policy = spec.policy
     out: list[Finding] = []
     mapping = dict(spec.pypi_mapping)
     for p in lock.platforms(env.name):
