@@ -26,6 +26,9 @@ POLICY_KEYS = {
     "ignore": "list",
 }
 
+# the Policy attributes a table can set (preset sets allowed_channels)
+POLICY_ATTRS = tuple(k.replace("-", "_") for k in POLICY_KEYS if k != "preset")
+
 # Named sets of allowed channels, for teams that take some packages from vendor channels.
 PRESETS: dict[str, tuple[str, ...]] = {
     "conda-forge": ("conda-forge",),

@@ -38,7 +38,8 @@ def selector_names(platform: str) -> frozenset[str]:
     names = {p.family}
     if p.is_unix and p.family in ("linux", "osx", "freebsd"):
         names.add("unix")
-    bits = {"x86_64": "64", "x86": "32"}.get(p.arch)
+    # the Intel platforms are the ones named by their bits: linux-64, win-32, osx-64
+    bits = p.name.rpartition("-")[2] if p.arch in ("x86_64", "x86") else None
     if bits:
         names.add(f"{p.family}{bits}")  # linux64, osx64, win64, linux32, win32
         names.add("x86")

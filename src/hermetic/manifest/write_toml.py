@@ -26,7 +26,7 @@ from hermetic.manifest.model import (
     SystemRequirements,
     Task,
 )
-from hermetic.manifest.policy_table import PRESETS
+from hermetic.manifest.policy_table import POLICY_ATTRS, PRESETS
 from hermetic.manifest.requirements import split_conda_spec, split_pypi_requirement
 from hermetic.manifest.yaml_nodes import Comments
 
@@ -247,15 +247,7 @@ class SpecWriter:
 
         table = tomlkit.table()
         default = Policy()
-        for key in (
-            "allowed_channels",
-            "forbidden_channels",
-            "strict_channel_priority",
-            "require_python_pin",
-            "allow_conda_pypi_duplicates",
-            "warn_bundled_native_libs",
-            "ignore",
-        ):
+        for key in POLICY_ATTRS:
             value = getattr(policy, key)
             if value != getattr(default, key):
                 preset = next((n for n, c in PRESETS.items() if c == value), None)

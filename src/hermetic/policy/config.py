@@ -13,18 +13,10 @@ from pathlib import Path
 from hermetic.layout import PROJECT_CONFIG
 from hermetic.manifest.fields import Where, parse_toml, read_text
 from hermetic.manifest.model import Policy, Spec
-from hermetic.manifest.policy_table import policy_from_mapping
+from hermetic.manifest.policy_table import POLICY_ATTRS, policy_from_mapping
 from hermetic.manifest.toml_locator import TomlLocator
 
-KEYS = (
-    "allowed_channels",
-    "forbidden_channels",
-    "strict_channel_priority",
-    "require_python_pin",
-    "allow_conda_pypi_duplicates",
-    "warn_bundled_native_libs",
-    "ignore",
-)
+KEYS = POLICY_ATTRS
 
 
 def user_config() -> Path:
