@@ -53,7 +53,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "HERMETIC_CONFIG",
-        "The user config file (`[mirrors]`, see [config.md](config.md)). A project's "
+        "The user config file (`[mirrors]`, see [config.md](config.md); `[policy]`, see "
+        "[check.md](check.md)). A project's "
         "`.hermetic/config.toml` is read on top of it.",
         "`$XDG_CONFIG_HOME/hermetic/config.toml` (`~/.config/hermetic/config.toml`)",
     ),

@@ -1,6 +1,7 @@
 """The policy in force: the manifest's, over the project's and the user's config files.
 
-A team sets its policy once, in the user config (`~/.config/hermetic/config.toml`) or the
+A team sets its policy once, in the user config (`$HERMETIC_CONFIG`, else
+`~/.config/hermetic/config.toml`) or the
 project's `.hermetic/config.toml`, as `[policy]` or `[tool.hermetic.policy]`; a manifest's own
 policy keys (`[tool.hermetic.policy]`, `[policy]`, `policy:` in environment.yml) win key by key.
 """
@@ -20,11 +21,10 @@ KEYS = POLICY_ATTRS
 
 
 def user_config() -> Path:
-    """`$XDG_CONFIG_HOME/hermetic/config.toml`, else `~/.config/hermetic/config.toml`."""
-    import os
+    """`$HERMETIC_CONFIG`, else `$XDG_CONFIG_HOME/hermetic/config.toml` (see settings)."""
+    from hermetic import settings
 
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "hermetic" / "config.toml"
+    return settings.current().config_file
 
 
 def config_policy(path: Path) -> Policy | None:
