@@ -192,28 +192,51 @@ _CUDA_NAMES = ("pytorch-cuda", "pytorch-gpu", "tensorflow-gpu", "cupy", "cuda-ve
 
 
 def cuda_warnings(spec: Spec) -> tuple[str, ...]:
-    """A CUDA build in an environment that declares no `cuda`: the solver has no __cuda."""
-    out: list[str] = []
+    """A CUDA build in an environment that declares no `cuda`: the solver has no __cuda.
+
+    One warning per dependency line, naming the environments it is in; the CUDA version to
+    declare is taken from a `pytorch-cuda`, `cuda-version` or `cudatoolkit` pin when there is one.
+    """
+    lines: dict[str, list[str]] = {}  # the dependency, as shown -> environments
     for name in spec.environment_names:
         env = spec.environment(name)
         if env.system_requirements.cuda is not None:
             continue
+        pinned = None
         for platform in env.platforms:
             for dep in env.conda_dependencies(platform):
-                _, pkg, _, build = split_conda_spec(dep.spec)
+                _, pkg, version, build = split_conda_spec(dep.spec)
+                if pkg in ("pytorch-cuda", "cuda-version", "cudatoolkit") and version:
+                    pinned = pinned or _major_minor(version)
                 if not (
                     pkg in _CUDA_NAMES
                     or component_for_conda(pkg) is not None
                     or (build is not None and "cuda" in build.lower())
                 ):
                     continue
-                where = f" ({dep.location})" if dep.location else ""
-                msg = (
-                    f"{dep.spec}{where} is a CUDA build: solving it needs a CUDA driver "
-                    f'declared; add `cuda = "12.x"` (the lowest CUDA your machines\' driver '
-                    f"supports) to system-requirements"
-                    + (f" of environment {name!r}" if name != "default" else "")
-                )
-                if msg not in out:
-                    out.append(msg)
+                shown = dep.spec + (f" ({dep.location})" if dep.location else "")
+                envs = lines.setdefault(shown, [])
+                if name not in envs:
+                    envs.append(name)
+        for envs in lines.values():
+            if envs and envs[-1] == name and pinned:
+                envs[-1] = f"{name}:{pinned}"
+    out = []
+    for shown, envs in lines.items():
+        versions = sorted({e.partition(":")[2] for e in envs if ":" in e})
+        names = [e.partition(":")[0] for e in envs]
+        where = "" if names == ["default"] else f" (environments {', '.join(names)})"
+        cuda = versions[0] if len(versions) == 1 else "12.x"
+        out.append(
+            f"{shown} is a CUDA build{where}: solving it needs a CUDA driver declared; add "
+            f'`cuda = "{cuda}"` (the lowest CUDA your machines\' driver supports) to '
+            "system-requirements"
+        )
     return tuple(out)
+
+
+def _major_minor(version: str) -> str | None:
+    import re
+
+    m = re.search(r"(\d+)\.(\d+)", version)
+    return f"{m.group(1)}.{m.group(2)}" if m else None

@@ -51,9 +51,9 @@ class PipLines:
         if not text.startswith("-"):
             if re.match(r"^(\.{0,2}/|~|[A-Za-z][A-Za-z0-9+.-]*://)", text):
                 raise where.error(
-                    f"pip: {text!r} is a bare path or URL",
-                    hint="name the distribution: 'name @ https://host/file.whl' or "
-                    "'name @ file:///abs/path'",
+                    f"pip: {text!r} is a bare path or URL: a lock needs the distribution's name",
+                    hint=f"name it: '{_guess_name(text)} @ {text}' (with the name the project "
+                    "declares; the guess comes from the URL)",
                 )
             return [pypi_from_string(text, where)]
         try:
@@ -143,3 +143,11 @@ class PipLines:
             w = Where(str(path), start + 1, "requirement")
             out += self.line(line, w, path.parent, seen | {path})
         return out
+
+
+def _guess_name(url: str) -> str:
+    """A likely distribution name for a bare URL: its last path part, without suffixes."""
+    tail = re.split(r"[#?]", url)[0].rstrip("/").rsplit("/", 1)[-1].split("@")[0]
+    for suffix in (".git", ".whl", ".tar.gz", ".zip"):
+        tail = tail.removesuffix(suffix)
+    return re.split(r"-\d", tail)[0] or "name"

@@ -35,8 +35,10 @@ def lint(
     where = PolicyPlace(spec, policy)
     findings: list[Finding] = []
     envs = [spec.environment(n) for n in spec.environment_names]
+    findings += _once_per_channel(
+        [f for env in envs for f in _channels(spec, env, policy, where)], len(envs)
+    )
     for env in envs:
-        findings += _channels(spec, env, policy, where)
         findings += _python_pin(spec, env, policy, where)
         findings += _spec_duplicates(spec, env, policy)
     if not policy.strict_channel_priority:
@@ -126,6 +128,22 @@ def _channels(spec: Spec, env: Environment, policy: Policy, where: PolicyPlace) 
                     f"{where.table}" + (f', or set preset = "{preset}" there' if preset else ""),
                 )
             )
+    return out
+
+
+def _once_per_channel(findings: list[Finding], environments: int) -> list[Finding]:
+    """A channel listed once is one finding, not one per environment that has it."""
+    import dataclasses
+
+    by_line: dict[tuple[str, str, Location | None], list[Finding]] = {}
+    for f in findings:
+        by_line.setdefault((f.id, f.message, f.location), []).append(f)
+    out = []
+    for same in by_line.values():
+        if len(same) == 1 or len(same) < environments:
+            out += same
+        else:  # in every environment: it is about the manifest, not one environment
+            out.append(dataclasses.replace(same[0], environment=None))
     return out
 
 
