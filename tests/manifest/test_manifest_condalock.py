@@ -204,7 +204,9 @@ def test_init_warns_where_a_cuda_build_needs_cuda(tmp_path):
     )
     proc = hermetic("init", cwd=tmp_path)
     assert "warning: pytorch-cuda 12.1.*" in proc.stderr and "environment.yml:5" in proc.stderr
-    assert "jaxlib" in proc.stderr and 'add `cuda = "12.1"`' in proc.stderr  # from pytorch-cuda's pin
+    assert (
+        "jaxlib" in proc.stderr and 'add `cuda = "12.1"`' in proc.stderr
+    )  # from pytorch-cuda's pin
 
 
 def test_comments_keep_and_lose_only_the_selector(tmp_path):
