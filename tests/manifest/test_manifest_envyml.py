@@ -175,7 +175,7 @@ def test_comments_are_kept_for_init(tmp_path):
         (
             "channels: [conda-forge]\ndependencies:\n  - pip:\n    - ./pkg\n",
             4,
-            ["bare path or URL", "name @"],
+            ["bare path or URL", "pkg @ file:///"],
         ),
         (
             "channels: [conda-forge]\ndependencies:\n  - numpy\n  - numpy=1\n",

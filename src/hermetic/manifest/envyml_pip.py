@@ -52,8 +52,8 @@ class PipLines:
             if re.match(r"^(\.{0,2}/|~|[A-Za-z][A-Za-z0-9+.-]*://)", text):
                 raise where.error(
                     f"pip: {text!r} is a bare path or URL: a lock needs the distribution's name",
-                    hint=f"name it: '{_guess_name(text)} @ {text}' (with the name the project "
-                    "declares; the guess comes from the URL)",
+                    hint=f"name it: '{_guess_name(text)} @ {_as_url(text, base)}' (with the "
+                    "name the project declares; the guess comes from the URL)",
                 )
             return [pypi_from_string(text, where)]
         try:
@@ -151,3 +151,8 @@ def _guess_name(url: str) -> str:
     for suffix in (".git", ".whl", ".tar.gz", ".zip"):
         tail = tail.removesuffix(suffix)
     return re.split(r"-\d", tail)[0] or "name"
+
+
+def _as_url(text: str, base: Path) -> str:
+    """A bare path as the file:// URL a PEP 508 requirement needs; a URL as it is."""
+    return text if is_url(text) else Path(resolve_path(text, base)).as_uri()
