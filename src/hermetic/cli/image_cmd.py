@@ -106,7 +106,7 @@ def build_cmd(
     as_json: bool,
 ) -> None:
     """Build an image from the locked packages: no solve, no code from the env runs."""
-    from hermetic.image.usecase import BuildRequest, build
+    from hermetic.project.image import BuildRequest, build
 
     result = build(
         BuildRequest(

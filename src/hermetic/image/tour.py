@@ -1,8 +1,8 @@
-"""The tour's image step: a base made locally, the image built from the tour's lock, and the
-tour's program run from the unpacked image (with bwrap when it is installed).
+"""Mechanisms for the tour's image step (composed in `hermetic.project.image.tour_step`).
 
 Offline: the base is this machine's own C library and dynamic loader (what the env's
-programs need from a base) plus /bin/sh, written as a one-layer OCI layout.
+programs need from a base) plus /bin/sh, written as a one-layer OCI layout; the program
+runs in the unpacked image with bwrap when it is installed.
 """
 
 from __future__ import annotations
@@ -11,15 +11,8 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Protocol
 
 from hermetic.errors import HermeticError
-
-
-class TourLike(Protocol):
-    directory: Path
-    manifest: Path
-    prefix: Path
 
 
 def local_base(directory: Path, needs: list[Path], prefix: Path) -> str:
@@ -60,60 +53,37 @@ def local_base(directory: Path, needs: list[Path], prefix: Path) -> str:
     return ref
 
 
-def image_step(ctx: TourLike) -> tuple[tuple[str, ...], str]:
-    """(lines to show, the image reference by digest for the later steps)."""
-    from hermetic.image.rootfs import unpack
-    from hermetic.image.usecase import BuildRequest, build
-
-    work = ctx.directory / "image"
-    base = local_base(work / "base", [ctx.prefix / "bin" / "python"], ctx.prefix)
-    out = f"oci:{work / 'oci'}:tour"
-    result = build(
-        BuildRequest(manifest=ctx.manifest, base=base, output=out, platforms=("linux-64",))
-    )
-    image = result.image
-    one = image.images[0]
-    ours = [layer for layer in one.layers if not layer.from_base]
-    lines = [
-        f"base made locally from this machine's C library: {base}",
-        f"built {out}@{image.root.digest} in {image.seconds:.2f}s, no daemon, nothing from "
-        "the env ran",
-        f"{len(one.layers)} layers: {len(one.layers) - len(ours)} base, "
-        + ", ".join(f"{layer.name} ({layer.descriptor.size / 1e6:.1f} MB)" for layer in ours),
-        f"SBOM: {result.sbom_path}",
-    ]
-    rootfs = work / "rootfs"
-    shutil.rmtree(rootfs, ignore_errors=True)
-    unpack(out, rootfs)
+def run_in_rootfs(rootfs: Path, config: bytes, argv: list[str]) -> list[str]:
+    """Run `argv` in an unpacked image with bwrap and the image's Env; the lines to show."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        lines.append(f"unpacked to {rootfs}; install bubblewrap (bwrap) to run the program in it")
-    else:
-        env = [a for k, v in _config_env(one.config).items() for a in ("--setenv", k, v)]
-        proc = subprocess.run(
-            [
-                bwrap,
-                "--bind",
-                str(rootfs),
-                "/",
-                "--proc",
-                "/proc",
-                "--dev",
-                "/dev",
-                "--clearenv",
-                *env,
-                "/opt/env/bin/tour-demo",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        if proc.returncode != 0:
-            raise HermeticError(f"the tour's program failed in the image:\n{proc.stderr.strip()}")
-        lines.append("$ bwrap --bind rootfs / --proc /proc --dev /dev /opt/env/bin/tour-demo")
-        lines += proc.stdout.rstrip("\n").splitlines()
-    return tuple(lines), f"localhost/hermetic-tour@{image.root.digest}"
+        return [f"unpacked to {rootfs}; install bubblewrap (bwrap) to run the program in it"]
+    env = [a for k, v in _config_env(config).items() for a in ("--setenv", k, v)]
+    proc = subprocess.run(
+        [
+            bwrap,
+            "--bind",
+            str(rootfs),
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--clearenv",
+            *env,
+            *argv,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        raise HermeticError(f"{argv[0]} failed in the image:\n{proc.stderr.strip()}")
+    return [
+        f"$ bwrap --bind rootfs / --proc /proc --dev /dev {' '.join(argv)}",
+        *proc.stdout.rstrip("\n").splitlines(),
+    ]
 
 
 def _config_env(config: bytes) -> dict[str, str]:

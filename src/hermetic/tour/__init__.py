@@ -197,9 +197,9 @@ def _doctor(ctx: TourContext) -> tuple[str, ...]:
 
 
 def _image(ctx: TourContext) -> tuple[str, ...]:
-    from hermetic.image.tour import image_step
+    from hermetic.project.image import tour_step
 
-    lines, ctx.image = image_step(ctx)
+    lines, ctx.image = tour_step(ctx.directory, ctx.manifest, ctx.prefix)
     ctx.artifacts.append(Artifact("image (OCI layout)", ctx.directory / "image" / "oci"))
     return lines
 

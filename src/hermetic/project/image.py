@@ -1,5 +1,7 @@
 """`hermetic image build`: project + lock + settings → image → outputs (the use case).
 
+Also the tour's image step, which composes the same build with a locally made base.
+
 Composes the layers: the project layout and spec, the lock (read, never re-solved: a stale
 lock is an error), the image builder, the SBOM, and the writers (OCI layout,
 docker-archive, registry push).
@@ -22,6 +24,7 @@ from hermetic.image.compress import check_compression
 from hermetic.image.ocidir import OciRef, parse_oci_ref, write_docker_archive, write_layout
 from hermetic.image.push import PushResult, fallback_tag, sbom_manifest
 from hermetic.image.store import Store
+from hermetic.project.project import Project
 
 Reporter = Callable[[str], None]
 
@@ -65,29 +68,28 @@ def image_store() -> Store:
     return Store(current().cache_dir / "image")
 
 
-def build(req: BuildRequest, reporter: Reporter | None = None) -> BuildOutcome:
+def build(
+    req: BuildRequest, reporter: Reporter | None = None, project: Project | None = None
+) -> BuildOutcome:
     from hermetic.condapkg import default_mtime
-    from hermetic.layout import find_project
-    from hermetic.lock.read import load_lock
     from hermetic.manifest.image import read_image_settings
-    from hermetic.manifest.load import load_spec
 
     say = reporter or (lambda _m: None)
-    project = find_project(req.manifest)
-    settings = read_image_settings(project.manifest)
-    spec = load_spec(project.manifest)
+    project = project or Project.open(req.manifest)
+    settings = read_image_settings(project.manifest_path)
+    spec = project.spec
     if not req.frozen:
-        from hermetic.lock.check import check_lock
+        from hermetic.project.lock import check
 
-        check = check_lock(spec, project.lock_path)
-        if not check.fresh:
-            reasons = "; ".join(s.reason for s in check.stale)
+        check_result = check(project)
+        if not check_result.fresh:
+            reasons = "; ".join(s.reason for s in check_result.stale)
             raise LockError(
                 f"{project.lock_path} is stale: {reasons}",
                 hint="an image is built from the lock as it is: run `hermetic lock` first "
                 "(or pass --frozen to build from the stale lock)",
             )
-    lock = load_lock(project.lock_path)
+    lock = project.lock
     lock.require_environment(req.environment)
     platforms = req.platforms or settings.platforms or _default_platforms(lock, req.environment)
     sysreq = lock.system_requirements(req.environment)
@@ -293,3 +295,35 @@ def _add_sbom_to_layout(ref: OciRef, image: BuiltImage, sbom_bytes: bytes) -> No
             desc.digest: data,
         },
     )
+
+
+def tour_step(directory: Path, manifest: Path, prefix: Path) -> tuple[tuple[str, ...], str]:
+    """The tour's image step: (lines to show, the image by digest for the later steps).
+
+    A base made locally (this machine's C library and /bin/sh), the image built from the
+    tour's lock, unpacked, and the tour's program run in it with bwrap when installed."""
+    import shutil
+
+    from hermetic.image.rootfs import unpack
+    from hermetic.image.tour import local_base, run_in_rootfs
+
+    work = directory / "image"
+    base = local_base(work / "base", [prefix / "bin" / "python"], prefix)
+    out = f"oci:{work / 'oci'}:tour"
+    result = build(BuildRequest(manifest=manifest, base=base, output=out, platforms=("linux-64",)))
+    image = result.image
+    one = image.images[0]
+    ours = [layer for layer in one.layers if not layer.from_base]
+    lines = [
+        f"base made locally from this machine's C library: {base}",
+        f"built {out}@{image.root.digest} in {image.seconds:.2f}s, no daemon, nothing from "
+        "the env ran",
+        f"{len(one.layers)} layers: {len(one.layers) - len(ours)} base, "
+        + ", ".join(f"{layer.name} ({layer.descriptor.size / 1e6:.1f} MB)" for layer in ours),
+        f"SBOM: {result.sbom_path}",
+    ]
+    rootfs = work / "rootfs"
+    shutil.rmtree(rootfs, ignore_errors=True)
+    unpack(out, rootfs)
+    lines += run_in_rootfs(rootfs, one.config, ["/opt/env/bin/tour-demo"])
+    return tuple(lines), f"localhost/hermetic-tour@{image.root.digest}"
