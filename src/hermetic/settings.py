@@ -65,7 +65,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "HERMETIC_TEST_KILL_AT",
-        "Test-only fault injection: SIGKILL the install at the named step (see docs/install.md).",
+        "Test-only fault injection: SIGKILL the install (see docs/install.md) or an image "
+        "build (`image-layer-written`, `image-before-index`) at the named step.",
         "unset",
         internal=True,
     ),

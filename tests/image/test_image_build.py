@@ -245,3 +245,42 @@ def test_a_package_with_a_symlink_out_of_the_prefix_is_refused(tmp_path, image_c
     assert_clean_error(proc)
     assert "sneaky" in proc.stderr and "outside" in proc.stderr
     assert not (tmp_path / "out" / "index.json").exists()
+
+
+def test_an_interrupted_build_leaves_the_old_image_and_the_rerun_continues(
+    project, base_ref, tmp_path, image_cache
+):
+    work = tmp_path / "p"
+    shutil.copytree(project, work, ignore=shutil.ignore_patterns(".hermetic"))
+    out = f"oci:{tmp_path / 'img'}:v1"
+    cache = tmp_path / "cache"
+    good = build(work, cache, "--base", base_ref, "-o", out)
+    # killed after the first new layer is written: nothing visible changes
+    (work / "hermetic.toml").write_text(
+        (work / "hermetic.toml").read_text().replace('pyhello = "*"\n', "")
+    )
+    h("lock", cwd=work, cache=cache)
+    (work / "app.py").write_text('print("v2")\n')
+    proc = build(
+        work,
+        cache,
+        "--base",
+        base_ref,
+        "-o",
+        out,
+        check=None,
+        HERMETIC_TEST_KILL_AT="image-before-index",
+    )
+    assert proc.returncode == -9
+    index = json.loads((tmp_path / "img" / "index.json").read_text())
+    assert [
+        m["digest"]
+        for m in index["manifests"]
+        if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "v1"
+    ] == [good["digest"]]
+    # the re-run reuses every layer the killed run finished
+    again = build(work, cache, "--base", base_ref, "-o", out)
+    rebuilt = [x["name"] for x in again["platforms"][0]["layers"] if not x["reused"]]
+    assert rebuilt == ["entrypoint", "app"]
+    assert again["digest"] != good["digest"]
+    assert not list((cache / "image" / "tmp").glob("*"))  # no staging left behind

@@ -23,7 +23,7 @@ from hermetic.image import layers as layering
 from hermetic.image import oci
 from hermetic.image.base import BaseImage, resolve_base
 from hermetic.image.compress import MEDIA_TYPES, Compression, LayerWriter, compressor_id
-from hermetic.image.store import CachedLayer, Store
+from hermetic.image.store import CachedLayer, Store, checkpoint
 from hermetic.image.tarlayer import data, tree_layer_entries, write_layer
 
 if TYPE_CHECKING:
@@ -389,6 +389,7 @@ def _write_group(
     }
     result = CachedLayer(layer.digest, layer.diff_id, layer.size, layer.media_type, meta)
     store.remember(key, result)
+    checkpoint("image-layer-written")
     return result
 
 

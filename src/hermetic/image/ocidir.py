@@ -20,6 +20,7 @@ from pathlib import Path
 from hermetic.errors import HermeticError, UsageError
 from hermetic.fs import atomic_write_bytes
 from hermetic.image import oci
+from hermetic.image.store import checkpoint
 
 LAYOUT_FILE = "oci-layout"
 LAYOUT_VERSION = b'{"imageLayoutVersion":"1.0.0"}'
@@ -94,6 +95,7 @@ def write_layout(
         ann = ((oci.ANN_REF_NAME, ref.tag),) if ref.tag else ()
         entry = oci.Descriptor(root.media_type, root.digest, root.size, ann, root.platform)
         index = oci.Index((*entries, entry))
+        checkpoint("image-before-index")
         atomic_write_bytes(path / "index.json", index.to_bytes())
     except OSError as exc:
         raise HermeticError(

@@ -98,3 +98,13 @@ class Store:
                         shutil.rmtree(p, ignore_errors=True)
                     else:
                         p.unlink(missing_ok=True)
+
+
+def checkpoint(step: str) -> None:
+    """Test-only fault injection (`HERMETIC_TEST_KILL_AT=<step>`): SIGKILL the build here."""
+    from hermetic.settings import current
+
+    if current().test_kill_at == step:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
