@@ -88,6 +88,10 @@ def test_base_pulled_from_a_registry_and_cached_by_digest(
     layers_a = [x["digest"] for x in a["platforms"][0]["layers"]]
     layers_b = [x["digest"] for x in b["platforms"][0]["layers"]]
     assert layers_a == layers_b  # the same base, whichever way it came
+    # pushed to another repository of the same registry: the base layer is mounted, not sent
+    tag = f"{registry.host}/team/on-debbase:1"
+    pushed = build(project, cache, "--base", ref, "--tag", tag, "--push", **no_creds)["pushed"]
+    assert pushed["mounted"] == 1
 
 
 def test_tls_registry_with_htpasswd_auth(
