@@ -24,6 +24,7 @@ from hermetic.image.compress import check_compression
 from hermetic.image.ocidir import OciRef, parse_oci_ref, write_docker_archive, write_layout
 from hermetic.image.push import PushResult, fallback_tag, sbom_manifest
 from hermetic.image.store import Store
+from hermetic.lock.read import Lock
 from hermetic.project.project import Project
 
 Reporter = Callable[[str], None]
@@ -192,10 +193,10 @@ def build(
     return BuildOutcome(image, tuple(outputs), sbom_path, pushed, tuple(warnings))
 
 
-def _default_platforms(lock: object, environment: str) -> tuple[str, ...]:
+def _default_platforms(lock: Lock, environment: str) -> tuple[str, ...]:
     from hermetic.platform import current_platform
 
-    have = lock.platforms(environment)  # type: ignore[attr-defined]  # hermetic.lock.read.Lock
+    have = lock.platforms(environment)
     here = current_platform()
     if here in have and here.startswith("linux-"):
         return (here,)
