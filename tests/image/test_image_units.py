@@ -115,6 +115,7 @@ def test_symlinks_must_stay_in_the_prefix():
     ("text", "want"),
     [
         ("ubuntu", ("registry-1.docker.io", "library/ubuntu", "latest", None)),
+        ("docker.io/library/debian:12", ("registry-1.docker.io", "library/debian", "12", None)),
         ("ghcr.io/org/app:1.2", ("ghcr.io", "org/app", "1.2", None)),
         ("localhost:5000/app", ("localhost:5000", "app", "latest", None)),
         (

@@ -71,6 +71,8 @@ def parse_reference(text: str) -> Reference:
         host, path = first, remainder
     else:
         host, path = DOCKER_HUB, rest
+    if host in ("docker.io", "index.docker.io"):
+        host = DOCKER_HUB  # how people write Docker Hub; its API lives here
     tag = None
     last = path.rsplit("/", 1)[-1]
     if ":" in last:
