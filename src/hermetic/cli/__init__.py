@@ -17,7 +17,10 @@ from hermetic.errors import did_you_mean
 
 # name -> (module, one-line help). The help is here so `--help` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("hermetic.cli.init_cmd", "Create [tool.hermetic] from an environment.yml."),
+    "init": (
+        "hermetic.cli.init_cmd",
+        "Create a spec from an environment.yml, or a whole project from a template.",
+    ),
     "lock": ("hermetic.cli.lock_cmd", "Solve the spec for every environment and platform."),
     "check": ("hermetic.cli.check_cmd", "Lint the spec and the lock against the policy."),
     "install": ("hermetic.cli.install_cmd", "Materialize an environment from the lock."),
