@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from imagefix import Registry, debian_base, download_debs
+from imagefix import Registry, debian_base, download_debs, make_project
 
 from fixtures.wheels import build_wheel
 from projects import h, write_project
@@ -48,32 +48,6 @@ def cli_wheelhouse(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -
         },
     )
     return d
-
-
-IMAGE_SETTINGS = """
-[image]
-app = ["app.py"]
-cmd = ["python", "/app/app.py"]
-env = { GREETING = "hi" }
-labels = { team = "ml" }
-ports = ["8080"]
-"""
-
-
-def make_project(root: Path, channel: Path, wheelhouse: Path, cache: Path, **kw: str) -> Path:
-    write_project(
-        root,
-        channel,
-        wheelhouse,
-        deps=kw.pop("deps", 'python = "*"\ntinytool = "*"\npyhello = "*"'),
-        pypi=kw.pop("pypi", 'hellowheel = "*"\nhellocli = "*"'),
-        extra=kw.pop("extra", 'system-requirements = { cuda = "12.4" }'),
-    )
-    with open(root / "hermetic.toml", "a") as fh:
-        fh.write(IMAGE_SETTINGS)
-    (root / "app.py").write_text('import hellowheel\nhellowheel.main()\nprint("app ok")\n')
-    h("lock", cwd=root, cache=cache)
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ import httpx
 
 from hermetic.image import oci
 from hermetic.image.rootfs import base_from_rootfs
+from projects import h, write_project
 
 DEBS = ("libc6", "libgcc-s1", "zlib1g", "busybox-static")
 
@@ -228,3 +229,29 @@ def env_without_registry_creds(tmp: Path) -> dict[str, str]:
     env.pop("REGISTRY_AUTH_FILE", None)
     env.pop("DOCKER_CONFIG", None)
     return env
+
+
+IMAGE_SETTINGS = """
+[image]
+app = ["app.py"]
+cmd = ["python", "/app/app.py"]
+env = { GREETING = "hi" }
+labels = { team = "ml" }
+ports = ["8080"]
+"""
+
+
+def make_project(root: Path, channel: Path, wheelhouse: Path, cache: Path, **kw: str) -> Path:
+    write_project(
+        root,
+        channel,
+        wheelhouse,
+        deps=kw.pop("deps", 'python = "*"\ntinytool = "*"\npyhello = "*"'),
+        pypi=kw.pop("pypi", 'hellowheel = "*"\nhellocli = "*"'),
+        extra=kw.pop("extra", 'system-requirements = { cuda = "12.4" }'),
+    )
+    with open(root / "hermetic.toml", "a") as fh:
+        fh.write(IMAGE_SETTINGS)
+    (root / "app.py").write_text('import hellowheel\nhellowheel.main()\nprint("app ok")\n')
+    h("lock", cwd=root, cache=cache)
+    return root

@@ -8,8 +8,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from imagefix import make_project
+
 from clirun import assert_clean_error
-from conftest import make_project
 from projects import h
 
 
