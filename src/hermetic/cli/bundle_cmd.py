@@ -1,5 +1,39 @@
-"""`hermetic bundle` (defined with pack and unpack in pack_cmd)."""
+"""`hermetic bundle`: a self-contained offline channel of an environment."""
 
-from hermetic.cli.pack_cmd import bundle_command as command
+from __future__ import annotations
 
-__all__ = ["command"]
+import os
+from pathlib import Path
+
+import click
+
+from hermetic.cli.options import (
+    environment_option,
+    lock_path,
+    manifest_option,
+    target_platform_option,
+)
+from hermetic.cli.render import human_size
+
+
+@click.command("bundle", help="Write a self-contained offline channel of an environment.")
+@manifest_option
+@environment_option
+@target_platform_option
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The directory to write (new or empty).",
+)
+def command(manifest: Path | None, environment: str, platform: str | None, output: Path) -> None:
+    from hermetic.project.pack import bundle
+
+    b = bundle(lock_path(manifest), environment, output, platform=platform)
+    click.echo(
+        f"{environment} ({b.platform}): {b.conda} conda package(s) and {b.pypi} wheel(s), "
+        f"{human_size(b.bytes)} -> {os.path.relpath(b.path)}"
+    )
+    click.echo(f"install offline: hermetic install --bundle {os.path.relpath(b.path)}")

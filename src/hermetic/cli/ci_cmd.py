@@ -18,8 +18,7 @@ from hermetic.cli.options import manifest_option
 @click.option("--force", is_flag=True, help="Overwrite a generated file that was edited.")
 @manifest_option
 def command(provider, test_env, image_env, test_command, gpus, force, manifest) -> None:  # type: ignore[no-untyped-def]
-    from hermetic.cli._deploy_render import render_generated
-    from hermetic.cli.render import show_warning
+    from hermetic.cli.render import render_generated, show_warning
     from hermetic.project.deploy import generate_ci
     from hermetic.project.project import Project
 

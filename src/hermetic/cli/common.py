@@ -51,7 +51,3 @@ def print_error(exc: HermeticError) -> None:
 def exit_with(code: int) -> None:
     """Leave a command with a code (click's way, which run_cli passes through)."""
     raise click.exceptions.Exit(code)
-
-
-# Command modules written before cli/options.py existed import the option from here.
-from hermetic.cli.options import manifest_option as manifest_option  # noqa: E402

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from hermetic.cli.common import manifest_option
+from hermetic.cli.options import manifest_option
 
 
 def say(message: str) -> None:

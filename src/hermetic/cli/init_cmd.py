@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import click
@@ -42,9 +43,7 @@ def command(
     source: Path | None, manifest: Path | None, force: bool, template: str | None, no_lock: bool
 ) -> None:
     if template is not None:
-        from hermetic.cli._deploy_render import scaffold_command
-
-        scaffold_command(template, source, manifest, force=force, lock=not no_lock)
+        _scaffold(template, source, manifest, force=force, lock=not no_lock)
         return
     from hermetic.manifest.convert import default_source, init_from_environment_yml
 
@@ -75,3 +74,25 @@ def command(
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     click.echo("next: hermetic lock")
+
+
+def _scaffold(
+    template: str, source: Path | None, manifest: Path | None, *, force: bool, lock: bool
+) -> None:
+    from hermetic.cli.render import render_generated
+    from hermetic.errors import UsageError
+    from hermetic.project.deploy import Generated
+    from hermetic.project.scaffold import scaffold
+
+    if source is not None or manifest is not None:
+        raise UsageError(
+            "--template writes its own spec: use it without --from and -m",
+            hint="convert an environment.yml with `hermetic init --from FILE`, then run "
+            "`hermetic devcontainer` and `hermetic ci`",
+        )
+    result = scaffold(Path.cwd(), template, force=force, lock=lock)
+    click.echo(f"{result.template.name}: {result.template.summary}")
+    click.echo(f"created   {os.path.relpath(result.manifest, Path.cwd())}  (spec)")
+    render_generated(Generated(result.written, result.warnings, result.notes))
+    if result.locked:
+        click.echo("locked    hermetic.lock")

@@ -101,8 +101,7 @@ def command(  # type: ignore[no-untyped-def]
 
     The command the container runs goes after `--`: hermetic k8s --image REF -- python train.py
     """
-    from hermetic.cli._deploy_render import render_generated
-    from hermetic.cli.render import show_warning
+    from hermetic.cli.render import render_generated, show_warning
     from hermetic.deploy.k8s import Resources, WorkloadSpec, name_from
     from hermetic.errors import UsageError
     from hermetic.project.deploy import generate_k8s

@@ -25,9 +25,27 @@ environment_option = click.option(
 platform_option = click.option(
     "--platform", "-p", "platform", default=None, help="Default: this machine's."
 )
+target_platform_option = click.option(
+    "--platform",
+    "-p",
+    "platform",
+    default=None,
+    help="The platform to write for (default: this machine's); nothing of it runs here.",
+)
 frozen_option = click.option(
     "--frozen", is_flag=True, help="Use the lock as it is: never check it against the spec."
 )
 locked_option = click.option(
     "--locked", is_flag=True, help="Fail (exit 1) if the lock is stale instead of re-locking."
 )
+
+
+def lock_path(manifest: Path | None) -> Path:
+    """The project's lock file; a clear error when there is none (pack, bundle)."""
+    from hermetic.errors import LockError
+    from hermetic.layout import find_project
+
+    lock = find_project(manifest).lock_path
+    if not lock.is_file():
+        raise LockError(f"no lock file at {lock}", hint="run `hermetic lock` first")
+    return lock

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hermetic.findings import render_text, summary_line
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from hermetic.lock.query import Listing, Package
     from hermetic.lock.update import LockResult
     from hermetic.manifest.model import SpecWarning
+    from hermetic.project.deploy import Generated
     from hermetic.project.query import Explained
     from hermetic.project.sync import SyncResult
 
@@ -240,3 +242,20 @@ def show_warning(message: SpecWarning | str) -> None:
     import click
 
     click.secho(f"warning: {message}", fg="yellow", err=True)
+
+
+def render_generated(result: Generated) -> None:
+    """What a deploy command (devcontainer, k8s, ci, init --template) wrote."""
+    import click
+
+    cwd = Path.cwd()
+    for w in result.written:
+        shown = os.path.relpath(w.path, cwd)
+        shown = str(w.path) if shown.startswith("../..") else shown
+        click.echo(f"{w.outcome:9} {shown}" + (f"  ({w.what})" if w.what else ""))
+    if result.image:
+        click.echo(f"image     {result.image}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)

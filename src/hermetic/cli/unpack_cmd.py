@@ -1,5 +1,19 @@
-"""`hermetic unpack` (defined with pack and bundle in pack_cmd)."""
+"""`hermetic unpack`: check, extract and relocate a pack archive."""
 
-from hermetic.cli.pack_cmd import unpack_command as command
+from __future__ import annotations
 
-__all__ = ["command"]
+from pathlib import Path
+
+import click
+
+
+@click.command("unpack", help="Check a pack archive, extract it into DEST and relocate it.")
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+def command(archive: Path, dest: Path) -> None:
+    from hermetic.project.pack import unpack_archive
+
+    r = unpack_archive(archive, dest)
+    click.echo(f"{r.members} members checked and extracted in {r.seconds:.2f}s")
+    click.echo(r.message)
+    click.echo(f"activate: . {r.dest}/bin/activate")
