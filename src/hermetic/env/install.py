@@ -2,9 +2,11 @@
 
 The order is what makes an interrupted install (SIGKILL included) harmless:
 
-1. remove the completion marker (durably) — from here on `run` treats the env as incomplete;
-2. remove uv-installed distributions the lock no longer has;
-3. verify the cache entries about to be linked (see `verify.py`), re-fetch corrupted ones;
+1. verify the cache entries about to be linked (see `verify.py`), re-fetch corrupted ones;
+   fetch, hash and check every package to link (`stage.py`), and check all their paths
+   together against the prefix (`hermetic.pkgpaths`): a refusal here changes nothing;
+2. remove the completion marker (durably) — from here on `run` treats the env as incomplete;
+3. remove uv-installed distributions the lock no longer has;
 4. one rattler transaction from what `conda-meta/` records to the locked records;
 5. uv installs exactly the locked PyPI set;
 6. write the activation script, then the marker (atomically), last.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,12 +36,14 @@ from hermetic.env.marker import (
     remove_marker,
     write_marker,
 )
+from hermetic.env.stage import stage_packages
 from hermetic.env.verify import Refetched, prepare_cache, stamp_entries
 from hermetic.errors import HermeticError, UsageError
 from hermetic.fs import atomic_write_text
 from hermetic.layout import ACTIVATION_SCRIPT, env_prefix
 from hermetic.lock.read import Lock, load_lock
 from hermetic.mirrors import Mirrors
+from hermetic.pkgpaths import check_packages
 from hermetic.platform import current_platform
 from hermetic.settings import current as current_settings
 
@@ -142,18 +146,10 @@ def install_environment(
 
     cache = Path(cache) if cache is not None else current_settings().package_cache_dir
     try:
-        _make_dirs(prefix, cache)
-        remove_marker(prefix)
-        _checkpoint("marker-removed")
+        _make_dirs(cache, is_cache=True)
         installed = _installed_records(prefix)
         repairing = old is None and bool(installed)
-
         removals = pypi_env.plan_removals(prefix, packages)
-        if removals:
-            say(f"removing {len(removals)} PyPI package(s) the lock no longer has")
-            pypi_env.uninstall(prefix, removals)
-        _checkpoint("pypi-removed")
-
         reinstall = _broken_packages(prefix, installed) if repairing else set()
         by_name = {r.name.normalized: r for r in installed}
         to_link = [
@@ -168,9 +164,20 @@ def install_environment(
         refetched: tuple[Refetched, ...] = ()
         to_fetch: tuple[RepoDataRecord, ...] = ()
         if to_link:
+            # everything is fetched, hashed and checked before the environment is touched:
+            # a refused package leaves the working environment and its marker as they were
             say(f"verifying {len(to_link)} package(s) in the cache {cache}")
             plan = prepare_cache(to_link, cache)
             refetched, to_fetch = plan.refetched, plan.to_fetch
+            staged = stage_packages(to_link, cache, set(plan.intact), warn=say)
+            check_packages(prefix, staged.layouts, site_packages=_site_packages(records))
+        _make_dirs(prefix / "conda-meta")
+        remove_marker(prefix)
+        _checkpoint("marker-removed")
+        if removals:
+            say(f"removing {len(removals)} PyPI package(s) the lock no longer has")
+            pypi_env.uninstall(prefix, removals)
+        _checkpoint("pypi-removed")
         _checkpoint("cache-verified")
         if to_link or to_remove:
             say(f"linking {len(to_link)} conda package(s) into {prefix}")
@@ -228,6 +235,15 @@ def _nothing(environment: str, platform: str, prefix: Path, start: float) -> Ins
     )
 
 
+def _site_packages(records: Sequence[RepoDataRecord]) -> str | None:
+    """Where `noarch: python` packages go: `lib/pythonX.Y/site-packages` of the locked python."""
+    for r in records:
+        if r.name.normalized == "python":
+            major_minor = ".".join(str(r.version).split(".")[:2])
+            return f"lib/python{major_minor}/site-packages"
+    return None
+
+
 def _label(r: RepoDataRecord | PrefixRecord) -> str:
     return f"{r.name.normalized} {r.version} {r.build}"
 
@@ -236,16 +252,15 @@ def _sha(r: RepoDataRecord | PrefixRecord) -> str:
     return r.sha256.hex() if r.sha256 else f"{r.url}"
 
 
-def _make_dirs(prefix: Path, cache: Path) -> None:
-    for d in (prefix / "conda-meta", cache):
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise HermeticError(
-                f"cannot create {d}: {exc.strerror}",
-                hint="check the permissions and free space of that directory"
-                + (" or set HERMETIC_CACHE_DIR" if d == cache else ""),
-            ) from None
+def _make_dirs(d: Path, *, is_cache: bool = False) -> None:
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HermeticError(
+            f"cannot create {d}: {exc.strerror}",
+            hint="check the permissions and free space of that directory"
+            + (" or set HERMETIC_CACHE_DIR" if is_cache else ""),
+        ) from None
 
 
 def _installed_records(prefix: Path) -> list[PrefixRecord]:

@@ -3,11 +3,11 @@
 rattler's package cache (0.28) trusts an extracted entry whose name matches, and does not
 hash local (`file://`) archives at all, so hermetic checks both itself:
 
-* an archive that must be fetched from a local channel is hashed and compared with the
-  lock's sha256 (remote downloads are checked by rattler against the same sha256);
+* an archive that must be fetched is fetched, hashed against the lock, checked and
+  extracted by hermetic (`stage.py`), never by rattler;
 * an extracted cache entry about to be linked is checked against its `info/paths.json`:
-  every file present, with its size and sha256. A corrupted entry is removed, so rattler
-  extracts it again from the channel, and the install reports it.
+  every path inside the entry, every file present, with its size and sha256. A corrupted
+  entry is removed, so it is extracted again from the channel, and the install reports it.
 
 Hashing every file on every install would cost more than the install itself, so a verified
 entry gets a stamp (`.hermetic-verified`): a digest of each file's inode, size and mtime.
@@ -22,12 +22,15 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hermetic.errors import LockError
 from hermetic.fs import sha256_file
 from hermetic.lock.model import local_path as local_path  # moved to the lock
+from hermetic.pkgpaths import UnsafePackageError, check_relative
 
 STAMP = ".hermetic-verified"
 _STAMP_VERSION = "1"
@@ -42,32 +45,36 @@ class Refetched:
     cache_entry: Path
 
 
-def entry_name(record) -> str:
+def entry_name(record: Any) -> str:
     return f"{record.name.normalized}-{record.version}-{record.build}"
 
 
 @dataclass(frozen=True)
 class CachePlan:
     refetched: tuple[Refetched, ...]
-    to_fetch: tuple  # records rattler will extract (their archives were checked)
+    to_fetch: tuple[Any, ...]  # records whose archives must be fetched and extracted
+    intact: frozenset[str]  # entry names whose extracted cache entry is intact
 
 
-def prepare_cache(records: list, cache: Path) -> CachePlan:
+def prepare_cache(records: list[Any], cache: Path) -> CachePlan:
     """Verify what rattler is about to link from `cache`; fix what can be fixed.
 
-    Raises LockError when an artifact in a local channel does not match the lock."""
+    Raises LockError when a cache entry cannot be removed."""
     refetched: list[Refetched] = []
     to_fetch = []
+    intact_names: set[str] = set()
     for r in records:
         intact, problem = _prepare_one(r, cache)
         if problem is not None:
             refetched.append(problem)
-        if not intact:
+        if intact:
+            intact_names.add(entry_name(r))
+        else:
             to_fetch.append(r)
-    return CachePlan(tuple(refetched), tuple(to_fetch))
+    return CachePlan(tuple(refetched), tuple(to_fetch), frozenset(intact_names))
 
 
-def stamp_entries(records, cache: Path) -> None:
+def stamp_entries(records: Sequence[Any], cache: Path) -> None:
     """After an install: stamp the entries rattler extracted from verified archives."""
     for r in records:
         entry = cache / entry_name(r)
@@ -77,23 +84,22 @@ def stamp_entries(records, cache: Path) -> None:
                 _write_stamp(entry, _signature(entry, paths))
 
 
-def _prepare_one(record, cache: Path) -> tuple[bool, Refetched | None]:
+def _prepare_one(record: Any, cache: Path) -> tuple[bool, Refetched | None]:
     """(is the extracted entry intact, what was wrong with it when it was not)."""
     name = entry_name(record)
     entry = cache / name
     expected = record.sha256.hex() if record.sha256 else None
     refetched = None
-    if _lock_sha(cache, name) == expected and os.path.isdir(entry):
+    if cache_lock_sha(cache, name) == expected and os.path.isdir(entry):
         problem = _check_entry(entry)
         if problem is None:
             return True, None
         refetched = Refetched(name, problem, entry)
         _remove_entry(cache, record)
-    _check_archive(record, expected)
     return False, refetched
 
 
-def _lock_sha(cache: Path, name: str) -> str | None:
+def cache_lock_sha(cache: Path, name: str) -> str | None:
     """The sha256 rattler recorded for the entry (the last 32 bytes of `<entry>.lock`)."""
     try:
         with open(f"{cache}/{name}.lock", "rb") as fh:
@@ -103,7 +109,7 @@ def _lock_sha(cache: Path, name: str) -> str | None:
     return data[-32:].hex() if len(data) >= 40 else None
 
 
-def _remove_entry(cache: Path, record) -> None:
+def _remove_entry(cache: Path, record: Any) -> None:
     entry = cache / entry_name(record)
     shutil.rmtree(entry, ignore_errors=True)
     with contextlib.suppress(FileNotFoundError):
@@ -115,37 +121,20 @@ def _remove_entry(cache: Path, record) -> None:
         )
 
 
-def _check_archive(record, expected: str | None) -> None:
-    """A local archive that rattler will extract must match the lock's sha256."""
-    path = local_path(str(record.url))
-    if path is None or expected is None:
-        return
-    try:
-        actual = sha256_file(path)
-    except FileNotFoundError:
-        raise LockError(
-            f"{record.file_name}: the locked artifact is missing: {path}",
-            hint="was the channel moved or cleaned? re-create it, or re-lock with `hermetic lock`",
-        ) from None
-    except OSError as exc:
-        raise LockError(f"cannot read {path}: {exc.strerror}") from None
-    if actual != expected:
-        raise LockError(
-            f"{path} does not match the lock: sha256 {actual}, the lock has {expected}",
-            hint="the channel's package was replaced; re-lock on purpose with "
-            "`hermetic lock --update <name>`, or restore the original file",
-        )
-
-
-def _paths_json(entry: Path) -> list[dict] | None:
+def _paths_json(entry: Path) -> list[dict[str, Any]] | None:
+    """The entries of `info/paths.json`, each `_path` checked to stay inside the entry
+    (None: missing, unreadable, or a path that would leave it)."""
     try:
         with open(f"{entry}/info/paths.json", "rb") as fh:
-            return json.loads(fh.read())["paths"]
-    except (OSError, ValueError, KeyError):
+            paths = json.loads(fh.read())["paths"]
+        for p in paths:
+            check_relative(entry.name, p["_path"])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, UnsafePackageError):
         return None
+    return paths if isinstance(paths, list) else None
 
 
-def _signature(entry: Path, paths: list[dict]) -> str:
+def _signature(entry: Path, paths: list[dict[str, Any]]) -> str:
     base = f"{entry}/"
     parts = [_STAMP_VERSION]
     lstat = os.lstat
@@ -168,7 +157,7 @@ def _check_entry(entry: Path) -> str | None:
     if paths is None:
         if (entry / "info" / "index.json").is_file() and not (entry / "info" / "files").exists():
             return None  # nothing to check against
-        return "info/paths.json is missing or unreadable"
+        return "info/paths.json is missing, unreadable or has a path outside the entry"
     try:
         with open(f"{entry}/{STAMP}") as fh:
             stamp = fh.read()
@@ -189,7 +178,7 @@ def _check_entry(entry: Path) -> str | None:
     return None
 
 
-def _check_path(entry: Path, p: dict) -> str | None:
+def _check_path(entry: Path, p: dict[str, Any]) -> str | None:
     rel = p["_path"]
     path = entry / rel
     kind = p.get("path_type", "hardlink")
