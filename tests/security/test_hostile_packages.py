@@ -56,9 +56,7 @@ HOSTILE = [
         members={"share/z": b"/usr/bin\n"},
         has_prefix=f"/usr/bin text {UP5}/.profile\n",
     ),
-    HostilePackage(
-        "files-escape", members={"share/w": b"w"}, files=f"share/w\n{UP5}/.bashrc\n"
-    ),
+    HostilePackage("files-escape", members={"share/w": b"w"}, files=f"share/w\n{UP5}/.bashrc\n"),
     HostilePackage(
         "entry-point-escape",
         subdir="noarch",

@@ -155,7 +155,11 @@ def _check_entry(entry: Path) -> str | None:
     """None when the extracted entry is intact, else what is wrong with it."""
     paths = _paths_json(entry)
     if paths is None:
-        if (entry / "info" / "index.json").is_file() and not (entry / "info" / "files").exists():
+        if (
+            not os.path.lexists(entry / "info" / "paths.json")
+            and (entry / "info" / "index.json").is_file()
+            and not (entry / "info" / "files").exists()
+        ):
             return None  # nothing to check against
         return "info/paths.json is missing, unreadable or has a path outside the entry"
     try:
