@@ -126,6 +126,11 @@ def _without_credentials(url: str, replacement: str | None) -> str:
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 
 
+def redact_url(url: str) -> str:
+    """Any URL (channel, index, package) with its credentials masked, for messages and logs."""
+    return _without_credentials(url, replacement=_SECRET)
+
+
 def channel_name(text: str) -> str:
     """The short name of a channel given as text (a spec entry or a record's channel URL)."""
     return Channel.parse(text).name

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import IO
 
 from hermetic.errors import HermeticError
+from hermetic.settings import current as current_settings
 
-#: an archive may unpack to this many times its own size ...
-DEFAULT_UNPACK_RATIO = 100
-#: ... but always to at least this much (a tiny package of a few sparse files is no bomb)
+#: an archive may unpack to `HERMETIC_MAX_UNPACK_RATIO` times its own size, but always to
+#: at least this much (a tiny package of a few sparse files is no bomb)
 UNPACK_FLOOR = 256 << 20
 RATIO_ENV = "HERMETIC_MAX_UNPACK_RATIO"
 #: one metadata file of `info/` (paths.json of the largest real packages is a few MiB)
@@ -73,17 +73,8 @@ class PackageLayout:
 def max_unpacked_bytes(archive_bytes: int) -> int | None:
     """The most an archive of `archive_bytes` may unpack to (None: no limit).
 
-    `HERMETIC_MAX_UNPACK_RATIO` overrides the ratio; 0 turns the limit off."""
-    raw = os.environ.get(RATIO_ENV, "").strip()
-    ratio = DEFAULT_UNPACK_RATIO
-    if raw:
-        try:
-            ratio = int(raw)
-        except ValueError:
-            raise HermeticError(
-                f"{RATIO_ENV}={raw!r} is not a whole number",
-                hint=f"set it to a ratio such as {DEFAULT_UNPACK_RATIO}, or 0 for no limit",
-            ) from None
+    `HERMETIC_MAX_UNPACK_RATIO` (settings) sets the ratio; 0 turns the limit off."""
+    ratio = current_settings().max_unpack_ratio
     if ratio <= 0:
         return None
     return max(UNPACK_FLOOR, ratio * archive_bytes)

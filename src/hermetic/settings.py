@@ -64,6 +64,13 @@ VARIABLES: tuple[Variable, ...] = (
         f"{DEFAULT_SOLVE_TIMEOUT_S:g}",
     ),
     Variable(
+        "HERMETIC_MAX_UNPACK_RATIO",
+        "How many times its own size a conda archive may unpack to (always at least 256 MiB); "
+        "a package over it is refused as a decompression bomb before it is unpacked. `0` "
+        "turns the limit off.",
+        "100",
+    ),
+    Variable(
         "HERMETIC_TEST_KILL_AT",
         "Test-only fault injection: SIGKILL the install (see docs/install.md) or an image "
         "build (`image-layer-written`, `image-before-index`) at the named step.",
@@ -107,6 +114,7 @@ class Settings:
     config_file: Path  # the user's config file (it need not exist)
     solve_timeout_s: float
     test_kill_at: str | None
+    max_unpack_ratio: int = 100  # 0: no limit
 
 
 def from_environ(environ: Mapping[str, str]) -> Settings:
@@ -131,7 +139,20 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         config_file=Path(get("HERMETIC_CONFIG") or xdg_config / "hermetic" / "config.toml"),
         solve_timeout_s=_seconds(get("HERMETIC_SOLVE_TIMEOUT")),
         test_kill_at=get("HERMETIC_TEST_KILL_AT"),
+        max_unpack_ratio=_ratio(get("HERMETIC_MAX_UNPACK_RATIO")),
     )
+
+
+def _ratio(text: str | None) -> int:
+    if text is None:
+        return 100
+    try:
+        return max(0, int(text))
+    except ValueError:
+        raise UsageError(
+            f"HERMETIC_MAX_UNPACK_RATIO={text!r} is not a whole number",
+            hint="set it to a ratio such as 100, or 0 for no limit",
+        ) from None
 
 
 def _seconds(text: str | None) -> float:

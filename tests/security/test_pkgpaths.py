@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hermetic.env.verify import prepare_cache
+from hermetic.errors import UsageError
 from hermetic.pkgpaths import (
     PackageLayout,
     UnsafePackageError,
@@ -95,7 +96,7 @@ def test_unpack_limit_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HERMETIC_MAX_UNPACK_RATIO", "0")
     assert max_unpacked_bytes(1 << 30) is None
     monkeypatch.setenv("HERMETIC_MAX_UNPACK_RATIO", "lots")
-    with pytest.raises(Exception, match="whole number"):
+    with pytest.raises(UsageError, match="whole number"):
         max_unpacked_bytes(1)
 
 
