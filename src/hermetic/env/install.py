@@ -171,6 +171,11 @@ def install_environment(
             refetched, to_fetch = plan.refetched, plan.to_fetch
             staged = stage_packages(to_link, cache, set(plan.intact), warn=say)
             check_packages(prefix, staged.layouts, site_packages=_site_packages(records))
+        pypi_needed = bool(packages) and (
+            repairing or bool(removals) or not pypi_env.up_to_date(prefix, packages)
+        )
+        if pypi_needed:
+            pypi_env.preflight(packages)
         _make_dirs(prefix / "conda-meta")
         remove_marker(prefix)
         _checkpoint("marker-removed")
@@ -186,9 +191,17 @@ def install_environment(
         _checkpoint("conda-installed")
 
         installed_pypi: tuple[str, ...] = ()
-        if packages and (repairing or removals or not pypi_env.up_to_date(prefix, packages)):
+        if pypi_needed:
             say(f"installing {len(packages)} PyPI package(s) with uv")
-            pypi_env.install(prefix, packages, reinstall=repairing)
+            try:
+                pypi_env.install(prefix, packages, reinstall=repairing)
+            except HermeticError:
+                if old is not None and not (to_link or to_remove or removals):
+                    # uv checks every artifact before it changes anything: the environment
+                    # is still the one the old marker describes
+                    write_marker(prefix, old)
+                raise
+            pypi_env.record_installed(prefix, packages)
             installed_pypi = tuple(f"{p.name} {p.version}" for p in packages)
         _checkpoint("pypi-installed")
 

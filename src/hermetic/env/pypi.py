@@ -4,6 +4,13 @@ Exactly the locked set: `--no-deps` (the lock is already closed under dependenci
 `--require-hashes` (each artifact is checked against the lock's sha256), `--no-index`
 (every requirement is a direct URL, so no index is ever asked). Only distributions whose
 `INSTALLER` is `uv` are ever removed: conda's own Python packages are left alone.
+
+uv records no artifact hash in an installed distribution (`direct_url.json` has an empty
+`archive_info`), so hermetic keeps its own record, `conda-meta/hermetic-pypi-hashes`: the
+sha256 of each artifact it installed. An environment is up to date only when each locked
+sha256 matches it, so a changed hash in the lock over an installed environment reinstalls
+(and then fails on the artifact) instead of being accepted. Local artifacts are hashed
+before the environment is touched (`preflight`).
 """
 
 from __future__ import annotations
@@ -16,8 +23,11 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
+from hermetic.credentials import redact_text, redact_url
 from hermetic.errors import HermeticError, LockError
+from hermetic.fs import atomic_write_text, sha256_file
 from hermetic.lock.model import PypiArtifact
 from hermetic.lock.model import requirement_url as requirement_url  # moved to lock/
 
@@ -75,12 +85,70 @@ def plan_removals(prefix: Path, packages: Sequence[PypiArtifact]) -> list[str]:
     return sorted(out)
 
 
+#: what hermetic installed with uv: {name: {"version", "url", "sha256"}}
+# not *.json: conda, pixi and rattler read every conda-meta/*.json as a package record
+INSTALLED_RECORD = Path("conda-meta") / "hermetic-pypi-hashes"
+
+
+def installed_hashes(prefix: Path) -> dict[str, str | None]:
+    """name -> sha256 of the artifact hermetic installed it from (None: a directory or a git
+    checkout, which have no fixed bytes); empty when unknown."""
+    try:
+        doc = json.loads((Path(prefix) / INSTALLED_RECORD).read_text())
+        return {str(k): v["sha256"] for k, v in doc.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def record_installed(prefix: Path, packages: Sequence[PypiArtifact]) -> None:
+    """After uv succeeded: the artifact sha256 of every installed package."""
+    doc = {
+        p.name: {"version": str(p.version), "url": redact_url(str(p.url)), "sha256": p.sha256}
+        for p in packages
+    }
+    atomic_write_text(Path(prefix) / INSTALLED_RECORD, json.dumps(doc, indent=1, sort_keys=True))
+
+
+def preflight(packages: Sequence[PypiArtifact]) -> None:
+    """Refuse before anything changes: a package without sha256, or a local artifact that
+    does not match the lock (remote ones are checked by uv's `--require-hashes`)."""
+    for p in packages:
+        if not p.sha256:
+            if p.is_git or p.is_directory:
+                continue  # pinned by a commit or a directory, not by bytes
+            raise LockError(
+                f"PyPI package {p.name} {p.version} has no sha256 in the lock",
+                hint="re-create the lock with `hermetic lock`",
+            )
+        url = p.requirement_url
+        if not url.startswith("file://"):
+            continue
+        path = Path(unquote(urlsplit(url).path))
+        try:
+            actual = sha256_file(path)
+        except OSError as exc:
+            raise LockError(
+                f"PyPI package {p.name} {p.version}: cannot read {path} ({exc.strerror})",
+                hint="was the wheelhouse moved? restore it, or re-lock with `hermetic lock`",
+            ) from None
+        if actual != p.sha256:
+            raise LockError(
+                f"{path} does not match the lock: sha256 {actual}, the lock has {p.sha256}",
+                hint="the artifact or the lock was changed; restore it, or re-lock on purpose "
+                f"with `hermetic lock --update {p.name}`",
+            )
+
+
 def up_to_date(prefix: Path, packages: Sequence[PypiArtifact]) -> bool:
-    """Every locked package is installed by uv, at its version, from its URL."""
+    """Every locked package is installed by uv, at its version, from its URL, from the
+    artifact with the locked sha256."""
     from packaging.version import InvalidVersion, Version
 
     have = uv_installed(prefix)
     if set(have) != {p.name for p in packages}:
+        return False
+    hashes = installed_hashes(prefix)
+    if any(hashes.get(p.name) != p.sha256 for p in packages):
         return False
     for p in packages:
         d = have[p.name]
@@ -173,8 +241,19 @@ def _uv(args: list[str], prefix: Path) -> None:
     except OSError as exc:
         raise HermeticError(f"cannot run uv: {exc.strerror}") from None
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()
+        detail = redact_text((proc.stderr or proc.stdout).strip())
         raise HermeticError(
             f"uv could not {args[1]} the PyPI packages of {prefix}:\n{detail}",
-            hint="a hash mismatch means an artifact changed since it was locked",
+            hint=_uv_hint(detail),
         )
+
+
+def _uv_hint(detail: str) -> str | None:
+    lowered = detail.lower()
+    if "401" in detail or "403" in detail or "unauthorized" in lowered or "forbidden" in lowered:
+        return "the index wants credentials: netrc or the keyring; see docs/security.md"
+    if "hash mismatch" in lowered or "hashes" in lowered:
+        return "an artifact changed since it was locked; re-lock on purpose with `hermetic lock`"
+    if "no space left" in lowered:
+        return "the disk is full: free some space"
+    return None

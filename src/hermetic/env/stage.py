@@ -129,7 +129,7 @@ def _fetch(record: Any, dest: Path) -> None:
 
 def _download_hint(text: str) -> str:
     if "401" in text or "403" in text:
-        return "the server wants credentials: see docs/security.md (netrc, HERMETIC_AUTH_*)"
+        return "the server wants credentials: netrc or the keyring; see docs/security.md"
     if "404" in text:
         return "the channel no longer has this file; re-lock with `hermetic lock`"
     return "check the network and the channel's URL"

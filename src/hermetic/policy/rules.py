@@ -227,6 +227,7 @@ def _lock_findings(spec: Spec, env: Environment, lock: Lock, policy: Policy) -> 
         provided = provided_distributions(records, mapping)
         conda_names = {r.name.normalized for r in records}
         allowed_urls = {channel_name(c) for c in env.channels}
+        out += _unpinned(env.name, p, records, pypi, str(lock.path))
         for r in records:
             if channel_name(str(r.channel or "")) not in allowed_urls:
                 out.append(
@@ -267,4 +268,36 @@ def _lock_findings(spec: Spec, env: Environment, lock: Lock, policy: Policy) -> 
                         f"or drop the conda {', '.join(same)}",
                     )
                 )
+    return out
+
+
+def _unpinned(env: str, platform: str, records: list, pypi: list, lock_path: str) -> list[Finding]:
+    """Artifacts the lock does not pin by sha256 (install checks md5 only, or refuses)."""
+    out = []
+    for r in records:
+        if r.sha256 is None:
+            out.append(
+                Finding(
+                    "lock-md5-only" if r.md5 is not None else "lock-unpinned",
+                    WARNING if r.md5 is not None else ERROR,
+                    f"[{platform}] {r.file_name} is pinned by md5 only (no sha256)"
+                    if r.md5 is not None
+                    else f"[{platform}] {r.file_name} has no sha256 and no md5: install refuses it",
+                    environment=env,
+                    location=Location(lock_path),
+                    hint="re-lock with `hermetic lock` to record its sha256",
+                )
+            )
+    for pkg in pypi:
+        if not pkg.sha256:
+            out.append(
+                Finding(
+                    "lock-unpinned",
+                    ERROR,
+                    f"[{platform}] PyPI package {pkg.name} {pkg.version} has no sha256: install refuses it",
+                    environment=env,
+                    location=Location(lock_path),
+                    hint="re-lock with `hermetic lock`",
+                )
+            )
     return out
