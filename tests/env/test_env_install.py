@@ -63,7 +63,7 @@ scripts = ["setup.sh"]
 
 [activation.env]
 SPEC_VAR = "from the spec"
-SPEC_REF = "$CONDA_PREFIX/share"
+SPEC_REF = { value = "$CONDA_PREFIX/share", expand = true }
 """
     write_project(root, conda_channel, deps='tinytool = "*"', extra="", pypi="")
     (root / "hermetic.toml").write_text((root / "hermetic.toml").read_text() + extra)
@@ -90,8 +90,8 @@ SPEC_REF = "$CONDA_PREFIX/share"
     assert path[0] == f"{prefix}/bin" and path.count(f"{prefix}/bin") == 1
 
     hook = h("shell-hook", cwd=root, cache=cache).stdout
-    assert f'export PATH="{prefix}/bin:${{PATH}}"' in hook
-    assert "activate.d/tinytool.sh" in hook and 'SPEC_VAR="from the spec"' in hook
+    assert f"export PATH='{prefix}/bin':\"${{PATH}}\"" in hook
+    assert "activate.d/tinytool.sh" in hook and "SPEC_VAR='from the spec'" in hook
     assert "LD_LIBRARY_PATH" not in hook
     fish = h("shell-hook", "--shell", "fish", cwd=root, cache=cache).stdout
     assert "set -gx CONDA_PREFIX" in fish and "setup.sh" not in fish

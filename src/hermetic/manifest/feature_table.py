@@ -261,13 +261,24 @@ class FeatureReader(DependencyReader):
         table = self.table(value, keys)
         self.known_keys(table, keys, ACTIVATION_KEYS)
         env = self.table(table.get("env", {}), (*keys, "env"), "a table of variable = value")
+        values: dict[str, str] = {}
+        expand: list[str] = []
         for k, v in env.items():
-            self.string(v, (*keys, "env", k))
             if not ENV_VAR_NAME.fullmatch(k):
                 w = self.at(*keys, "env", k)
                 raise w.error(f"{w.key}: {k!r} is no environment variable name")
+            if isinstance(v, dict):  # { value = "...", expand = true }: the shell expands it
+                self.known_keys(v, (*keys, "env", k), ("value", "expand"))
+                values[k] = self.string(v.get("value"), (*keys, "env", k, "value"))
+                if "expand" in v and self.boolean(v["expand"], (*keys, "env", k, "expand")):
+                    expand.append(k)
+            else:
+                what = 'a string, or { value = "...", expand = true }'
+                values[k] = self.string(v, (*keys, "env", k), what)
         scripts = self.strings(table.get("scripts", []), (*keys, "scripts"))
-        return Activation(env=tuple(env.items()), scripts=tuple(dict.fromkeys(scripts)))
+        return Activation(
+            env=tuple(values.items()), scripts=tuple(dict.fromkeys(scripts)), expand=tuple(expand)
+        )
 
     def environment_body(
         self, name: str, body: object, k: Key

@@ -92,13 +92,21 @@ class PypiOptions:
 
 @dataclass(frozen=True)
 class Activation:
-    env: tuple[tuple[str, str], ...] = ()  # in declaration order
+    env: tuple[tuple[str, str], ...] = ()  # in declaration order; exported literally
     scripts: tuple[str, ...] = ()
+    #: the variables whose value the shell expands (`{ value = "$HOME/x", expand = true }`)
+    expand: tuple[str, ...] = ()
 
     def merged(self, other: Activation) -> Activation:
         env = dict(self.env)
         env.update(dict(other.env))
-        return Activation(env=tuple(env.items()), scripts=_unique(self.scripts + other.scripts))
+        overridden = {k for k, _ in other.env}
+        expand = [k for k in self.expand if k not in overridden] + list(other.expand)
+        return Activation(
+            env=tuple(env.items()),
+            scripts=_unique(self.scripts + other.scripts),
+            expand=_unique(tuple(expand)),
+        )
 
 
 @dataclass(frozen=True)

@@ -193,7 +193,8 @@ class SpecWriter:
         a = tomlkit.table()
         if act.env:
             e = tomlkit.inline_table()
-            e.update(dict(act.env))
+            expand = set(act.expand)  # `{ value = ..., expand = true }` survives a rewrite
+            e.update({k: {"value": v, "expand": True} if k in expand else v for k, v in act.env})
             a.add("env", e)
         if act.scripts:
             a.add("scripts", self.array(list(act.scripts)))
