@@ -289,7 +289,7 @@ def _unpinned(env: str, platform: str, records: list, pypi: list, lock_path: str
                 )
             )
     for pkg in pypi:
-        if not pkg.sha256:
+        if not pkg.sha256 and not (pkg.is_git or pkg.is_directory):
             out.append(
                 Finding(
                     "lock-unpinned",
