@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,9 @@ from hermetic.policy.config import effective_policy
 from hermetic.policy.native import conda_equivalents
 
 if TYPE_CHECKING:
+    from rattler import RepoDataRecord
+
+    from hermetic.lock.model import PypiArtifact
     from hermetic.lock.read import Lock
 
 FORBIDDEN_REASON = (
@@ -271,7 +275,13 @@ def _lock_findings(spec: Spec, env: Environment, lock: Lock, policy: Policy) -> 
     return out
 
 
-def _unpinned(env: str, platform: str, records: list, pypi: list, lock_path: str) -> list[Finding]:
+def _unpinned(
+    env: str,
+    platform: str,
+    records: Sequence[RepoDataRecord],
+    pypi: Sequence[PypiArtifact],
+    lock_path: str,
+) -> list[Finding]:
     """Artifacts the lock does not pin by sha256 (install checks md5 only, or refuses)."""
     out = []
     for r in records:
