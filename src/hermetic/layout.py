@@ -48,8 +48,21 @@ MARKER = Path("conda-meta") / "hermetic-complete"
 ACTIVATION_SCRIPT = Path("conda-meta") / "hermetic-activate.bash"
 
 
+#: what an environment name may be (as in the manifest): it becomes a directory name
+ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
 def env_prefix(root: Path, name: str) -> Path:
-    """`<project root>/.hermetic/envs/<name>`."""
+    """`<project root>/.hermetic/envs/<name>`; a name that is not a plain name is refused
+    (a hand-edited lock's `../../../x` must not become a path)."""
+    if not ENV_NAME_RE.fullmatch(name) or name in (".", ".."):
+        from hermetic.errors import UsageError
+
+        raise UsageError(
+            f"invalid environment name {name!r}",
+            hint="environment names are letters, digits, '-', '_' and '.'; "
+            "if the lock has this name, re-create it with `hermetic lock`",
+        )
     return Path(root) / ENVS_DIR / name
 
 

@@ -31,7 +31,10 @@ from hermetic.project.query import export_lock
 def command(
     manifest: Path | None, fmt: str, environment: str, platform: str | None, output: Path | None
 ) -> None:
-    result = export_lock(Project.open(manifest, warn=show_warning), fmt, environment, platform)
+    project = Project.open(manifest, warn=show_warning)
+    if output is not None:
+        _refuse_project_file(Path(output), (project.lock_path, project.manifest_path))
+    result = export_lock(project, fmt, environment, platform)
     for note in result.notes:
         click.secho(f"note: {note}", err=True, fg="yellow")
     if output is None:
@@ -42,3 +45,16 @@ def command(
     except OSError as exc:
         raise HermeticError(f"cannot write {output}: {exc.strerror}") from None
     click.echo(f"wrote {output} ({fmt}, {environment}, {', '.join(result.platforms)})", err=True)
+
+
+def _refuse_project_file(output: Path, own: tuple[Path, ...]) -> None:
+    """`-o hermetic.lock` (or the manifest) would silently replace the project's own file."""
+    from hermetic.errors import UsageError
+
+    target = output.resolve()
+    for path in own:
+        if target == Path(path).resolve():
+            raise UsageError(
+                f"refusing to overwrite the project's own {Path(path).name} with an export",
+                hint="give -o another file name",
+            )

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermetic.errors import LockError
 from hermetic.lock.format import read_meta
 from hermetic.lock.inputs import EnvironmentInputs, environment_inputs
 from hermetic.lock.read import Lock
 from hermetic.manifest.model import Spec
+from hermetic.textinput import read_lock_text
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,9 @@ class CheckResult:
 
 def check_lock(spec: Spec, path: Path) -> CheckResult:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_lock_text(Path(path))
     except FileNotFoundError:
         return CheckResult(path, (Stale(None, f"there is no lock file at {path}"),))
-    except OSError as exc:
-        raise LockError(f"cannot read {path}: {exc.strerror}") from None
     meta = read_meta(text, str(path))
     if meta is None:
         return CheckResult(

@@ -161,9 +161,10 @@ def read_meta(text: str, path: str = "hermetic.lock") -> LockMeta | None:
         return None
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from hermetic import safeyaml
+
     try:
-        data = yaml.load(text[at + 1 :], Loader=loader).get(META_KEY) or {}
+        data = safeyaml.load(text[at + 1 :]).get(META_KEY) or {}
         envs = data.get("environments") or {}
         return LockMeta(
             format=int(data.get("format", 0)),

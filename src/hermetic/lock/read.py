@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 
 from hermetic.channel import Channel
 from hermetic.errors import LockError, UsageError, did_you_mean
+from hermetic.layout import ENV_NAME_RE
 from hermetic.lock.format import LockMeta, read_meta
 from hermetic.lock.model import EnvironmentHeader, PlatformLock, PypiArtifact
 from hermetic.manifest.model import SystemRequirements
+from hermetic.textinput import read_lock_text
 
 if TYPE_CHECKING:
     from rattler import LockFile, RepoDataRecord
@@ -52,7 +54,15 @@ class Lock:
             ) from None
 
     def environment_names(self) -> tuple[str, ...]:
-        return tuple(sorted(name for name, _ in self._lockfile.environments()))
+        names = tuple(sorted(name for name, _ in self._lockfile.environments()))
+        for name in names:  # each becomes a directory name: `../../x` must never
+            if not ENV_NAME_RE.fullmatch(name):
+                raise LockError(
+                    f"{self.path} has an invalid environment name {name!r}",
+                    hint="environment names are letters, digits, '-', '_' and '.'; "
+                    "re-create the lock with `hermetic lock`",
+                )
+        return names
 
     def environment(self, name: str) -> EnvironmentHeader:
         """The environment's channels, platforms and system requirements.
@@ -166,9 +176,7 @@ def _sha256(p: PypiLockedPackage) -> str | None:
 def load_lock(path: Path) -> Lock:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_lock_text(path)
     except FileNotFoundError:
         raise LockError(f"no lock file at {path}", hint="run `hermetic lock` first") from None
-    except OSError as exc:
-        raise LockError(f"cannot read {path}: {exc.strerror}") from None
     return Lock(path, text)  # a damaged hermetic: block raises LockError with its line

@@ -16,6 +16,7 @@ from pathlib import Path
 from hermetic.manifest.fields import Where, is_url, resolve_path
 from hermetic.manifest.model import PypiDependency, PypiOptions, SpecWarning
 from hermetic.manifest.requirements import pypi_from_string
+from hermetic.textinput import read_input_text
 
 
 @dataclass
@@ -124,12 +125,10 @@ class PipLines:
     def requirements_file(self, path: Path, where: Where, seen: set[Path]) -> list[PypiDependency]:
         if path in seen:
             raise where.error(f"pip: {path} includes itself")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise where.error(
-                f"pip: cannot read requirements file {path}: {exc.strerror}"
-            ) from None
+        try:  # a regular UTF-8 file of sane size (a FIFO or /dev/zero is refused)
+            text = read_input_text(path, what="requirements file")
+        except FileNotFoundError:
+            raise where.error(f"pip: no such requirements file: {path}") from None
         out: list[PypiDependency] = []
         lines = text.splitlines()
         i = 0

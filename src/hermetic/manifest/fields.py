@@ -16,6 +16,7 @@ from hermetic.errors import Location, SpecError, UsageError, did_you_mean
 from hermetic.layout import toml_loads
 from hermetic.manifest.model import SpecWarning
 from hermetic.platform import known_platforms
+from hermetic.textinput import read_input_text
 
 
 @dataclass(frozen=True)
@@ -54,21 +55,25 @@ def describe(value: object) -> str:
     return f"{shown} ({kind})"
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, what: str = "manifest") -> str:
+    """A manifest's (or requirements file's) text: a regular UTF-8 file without NUL
+    characters, at most 1 MiB (a FIFO or /dev/zero is refused, never read)."""
+    if Path(path).is_dir():
+        raise UsageError(f"{path} is a directory, not a {what}")
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"not UTF-8 text: {exc}", location=Location(str(path))) from None
+        return read_input_text(Path(path), what=what)
     except FileNotFoundError:
         raise UsageError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a manifest") from None
 
 
 def parse_toml(text: str, display: str) -> dict[str, Any]:
     """tomllib's parse, its syntax errors turned into a SpecError at file:line."""
     try:
-        return toml_loads(text)
+        data = toml_loads(text)
+    except RecursionError:
+        raise SpecError(
+            "invalid TOML: arrays or tables nested too deeply", location=Location(display)
+        ) from None
     except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
         msg = str(exc)
         m = re.search(r"\s*\(at line (\d+), column (\d+)\)", msg)
@@ -83,6 +88,27 @@ def parse_toml(text: str, display: str) -> dict[str, Any]:
             location=Location(display, line),
             hint="see https://toml.io for the syntax",
         ) from None
+    _refuse_nul(data, text, display)
+    return data
+
+
+def _refuse_nul(data: dict[str, Any], text: str, display: str) -> None:
+    """No key or value may hold a NUL character (an escape `\\u0000` makes one)."""
+    stack: list[object] = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and "\0" in item:
+            found = [i for i in (text.find("\\u0000"), text.find("\\U00000000")) if i >= 0]
+            at = min(found) if found else -1
+            raise SpecError(
+                "a NUL character in a key or value",
+                location=Location(display, text.count("\n", 0, at) + 1 if at >= 0 else None),
+            )
 
 
 # ---- platforms ----

@@ -35,7 +35,7 @@ class TomlLocator:
         self.lines: dict[Key, int] = {}
         self._aot: dict[Key, int] = {}
         # an end of text the scanner did not expect: keep what it found
-        with contextlib.suppress(IndexError, ValueError):
+        with contextlib.suppress(IndexError, ValueError, RecursionError):
             self._document()
 
     def line(self, key: Key) -> int | None:

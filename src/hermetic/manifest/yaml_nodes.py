@@ -31,9 +31,12 @@ def compose(text: str, display: str) -> tuple[yaml.Node | None, yaml.SafeLoader]
     """The document's root node (None when empty), and the loader that builds its values."""
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    from hermetic import safeyaml
+
     try:
-        return loader.get_single_node(), loader
+        # aliases (a bomb), nesting, NUL and control characters are checked at their line
+        loader, node = safeyaml.compose(text)
+        return node, loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"

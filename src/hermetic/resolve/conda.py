@@ -88,7 +88,8 @@ async def _solve_one(
     except (GatewayError, OSError) as exc:
         raise _explain_fetch_error(req, exc) from None
     except Exception as exc:  # rattler's remaining errors all mean "cannot read a channel"
-        if type(exc).__module__.startswith("rattler") or "repodata" in str(exc).lower():
+        # rattler's exception classes live in a module named `exceptions`, not `rattler.*`
+        if _is_rattler_error(exc) or "repodata" in str(exc).lower():
             raise _explain_fetch_error(req, exc) from None
         raise
     for c in req.channels:
@@ -99,6 +100,13 @@ async def _solve_one(
 def _source(channel: Channel, mirrors: Mirrors) -> str:
     """Where rattler reads a channel: its `file://` mirror's folder, else its own source."""
     return mirrors.local_source(channel.base_url) or channel.rattler_source()
+
+
+def _is_rattler_error(exc: BaseException) -> bool:
+    import rattler.exceptions as rx
+
+    kinds = tuple(v for v in vars(rx).values() if isinstance(v, type) and issubclass(v, Exception))
+    return isinstance(exc, kinds) or type(exc).__module__.startswith(("rattler", "exceptions"))
 
 
 async def _explain_solver_error(req: CondaRequest, text: str, gateway: Gateway) -> ResolveError:
