@@ -96,8 +96,56 @@ def decode_text(
     return text.removeprefix("\ufeff")
 
 
+LOCK_CONFLICT_HINT = (
+    "resolve the conflict, or run `hermetic lock` to re-solve keeping both sides' pins "
+    "where possible"
+)
+
+
 def read_lock_text(path: Path) -> str:
-    """A lock file's text (regular, UTF-8, at most `MAX_LOCK_BYTES`), or a LockError."""
+    """A lock file's text (regular, UTF-8, at most `MAX_LOCK_BYTES`, no unresolved git merge
+    conflict), or a LockError."""
     from hermetic.errors import LockError
 
-    return read_input_text(path, what="lock file", max_bytes=MAX_LOCK_BYTES, error=LockError)
+    text = read_input_text(path, what="lock file", max_bytes=MAX_LOCK_BYTES, error=LockError)
+    line = conflict_marker_line(text)
+    if line is not None:
+        raise LockError(
+            "the lock has git merge conflict markers",
+            location=Location(str(path), line),
+            hint=LOCK_CONFLICT_HINT,
+        )
+    return text
+
+
+def conflict_marker_line(text: str) -> int | None:
+    """The line of the first git merge conflict marker (`<<<<<<< `) in `text`, if any."""
+    if "<<<<<<<" not in text:
+        return None
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("<<<<<<< ") or line == "<<<<<<<":
+            return number
+    return None
+
+
+def conflict_sides(text: str) -> tuple[str, str]:
+    """(ours, theirs) of a text with git merge conflicts (diff3's base section dropped)."""
+    ours: list[str] = []
+    theirs: list[str] = []
+    state = "both"
+    for line in text.splitlines(keepends=True):
+        bare = line.rstrip("\r\n")
+        if bare.startswith("<<<<<<<"):
+            state = "ours"
+        elif bare.startswith("|||||||") and state == "ours":
+            state = "base"
+        elif bare == "=======" and state in ("ours", "base"):
+            state = "theirs"
+        elif bare.startswith(">>>>>>>") and state == "theirs":
+            state = "both"
+        else:
+            if state in ("both", "ours"):
+                ours.append(line)
+            if state in ("both", "theirs"):
+                theirs.append(line)
+    return "".join(ours), "".join(theirs)

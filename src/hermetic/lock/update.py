@@ -73,7 +73,7 @@ def lock_spec(
     say = reporter or (lambda _msg: None)
     update = update or frozenset()
     notes: list[str] = []
-    previous = _previous(path, notes)
+    previous, other_pins = _previous(path, notes, say)
     envs = [spec.environment(n) for n in spec.environment_names]
     if previous and update:
         _check_update_names(previous, update)
@@ -97,6 +97,11 @@ def lock_spec(
                 hint='add channels = ["conda-forge"] to the spec',
             )
     locked = {} if update_all or previous is None else _locked_records(previous, units, update)
+    if not update_all:
+        for other in other_pins:  # the other side of a merge conflict: its extra pins
+            for key, recs in _locked_records(other, units, update).items():
+                have = {r.name.normalized for r in locked.get(key, [])}
+                locked.setdefault(key, []).extend(r for r in recs if r.name.normalized not in have)
     grouped = sum(1 for u in units if u.group is not None)
     say(
         f"solving conda packages: {len(requests)} environment x platform solves"
@@ -192,21 +197,32 @@ def lock_spec(
 ADOPTABLE = ("pixi.lock",)  # other tools' locks in rattler's format, read as they are
 
 
-def _previous(path: Path, notes: list[str]) -> Lock | None:
-    """The lock whose pins a re-lock keeps: hermetic.lock, else a pixi.lock beside it."""
+def _previous(path: Path, notes: list[str], say: Reporter) -> tuple[Lock | None, tuple[Lock, ...]]:
+    """The lock whose pins a re-lock keeps: hermetic.lock, else a pixi.lock beside it; and
+    more pins (a merge conflict's other side). A lock that cannot be read whole still gives
+    the pins of what can be read of it."""
     if not path.exists():
         adopted = next((path.parent / n for n in ADOPTABLE if (path.parent / n).is_file()), None)
         if adopted is None:
-            return None
+            return None, ()
         path = adopted
         notes.append(f"keeping the pins of {adopted.name} wherever the spec allows")
     try:
         lock = load_lock(path)
         lock.environment_names()  # parse now, so a broken lock is noticed here
-        return lock
+        return lock, ()
     except HermeticError as exc:
-        notes.append(f"the previous lock could not be read ({exc.message}); solving from scratch")
-        return None
+        from hermetic.lock.repair import salvage_lock
+
+        salvaged = salvage_lock(path)
+        if salvaged is None:
+            notes.append(
+                f"the previous lock could not be read ({exc.message}); solving from scratch"
+            )
+            return None, ()
+        notes.append(salvaged.repaired)
+        say(salvaged.repaired)
+        return salvaged.lock, salvaged.others
 
 
 def _check_update_names(previous: Lock, update: frozenset[str]) -> None:
