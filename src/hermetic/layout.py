@@ -152,5 +152,8 @@ def find_project(manifest: Path | None = None, cwd: Path | None = None) -> Layou
 def toml_loads(text: str) -> dict[str, object]:
     """tomllib on 3.11+, tomli (same API) on 3.10."""
     module = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
-    data: dict[str, object] = module.loads(text)
+    try:
+        data: dict[str, object] = module.loads(text)
+    except RecursionError:  # 1,000s of nested arrays or inline tables: a syntax error too
+        raise ValueError("arrays or tables nested too deeply") from None
     return data

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from hermetic.errors import HermeticError, Location, SpecError
 
-#: manifests and requirements files: a hand-written file is a few KiB
-MAX_MANIFEST_BYTES = 1 << 20
+#: manifests and requirements files: a hand-written one is a few KiB; generated ones more
+MAX_MANIFEST_BYTES = 8 << 20
 #: lock files: a 1,000-package lock is under 1 MiB
 MAX_LOCK_BYTES = 64 << 20
 

@@ -128,8 +128,8 @@ def cases(channel: Path) -> list[Case]:
         ),
         Case("m-fifo", {}, ("lock", "-m", "spec.toml"), ("regular file",), setup=_fifo),
         Case(
-            "spec-3mb",
-            {"hermetic.toml": _toml(ch) + "# " + "x" * (3 << 20) + "\n"},
+            "spec-over-8mib",
+            {"hermetic.toml": _toml(ch) + "# " + "x" * (9 << 20) + "\n"},
             ("lock",),
             ("KiB",),
         ),

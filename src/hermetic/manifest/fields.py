@@ -57,7 +57,7 @@ def describe(value: object) -> str:
 
 def read_text(path: Path, what: str = "manifest") -> str:
     """A manifest's (or requirements file's) text: a regular UTF-8 file without NUL
-    characters, at most 1 MiB (a FIFO or /dev/zero is refused, never read)."""
+    characters, at most 8 MiB (a FIFO or /dev/zero is refused, never read)."""
     if Path(path).is_dir():
         raise UsageError(f"{path} is a directory, not a {what}")
     try:
