@@ -131,6 +131,11 @@ def redact_url(url: str) -> str:
     return _without_credentials(url, replacement=_SECRET)
 
 
+def strip_url(url: str) -> str:
+    """Any URL with its credentials removed: what the lock and its exports record."""
+    return _without_credentials(url, replacement=None) if "://" in url else url
+
+
 def channel_name(text: str) -> str:
     """The short name of a channel given as text (a spec entry or a record's channel URL)."""
     return Channel.parse(text).name

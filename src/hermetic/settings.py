@@ -13,6 +13,7 @@ changed, so a test that sets a variable sees it, and a command pays for the pars
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "HERMETIC_REGISTRY_PASSWORD",
         "Password or token that goes with `HERMETIC_REGISTRY_USERNAME`.",
+        "unset",
+    ),
+    Variable(
+        "HERMETIC_AUTH_<HOST>",
+        "Credentials for a channel or index host, `user:password` (the host upper-cased, "
+        "every other character `_`: `HERMETIC_AUTH_PKGS_EXAMPLE_COM`). Used in memory only; "
+        "see docs/security.md for the other sources (netrc, keyring, URLs in the manifest).",
         "unset",
     ),
     Variable("XDG_CACHE_HOME", "The user's cache directory (XDG).", "`~/.cache`"),
@@ -178,6 +186,16 @@ def current() -> Settings:
     if _cached is None or _cached[0] != key:
         _cached = (key, from_environ(os.environ))
     return _cached[1]
+
+
+def auth_from_environ(host: str) -> str | None:
+    """`HERMETIC_AUTH_<HOST>` for `host` (read when needed: credentials are not cached)."""
+    key = re.sub(r"[^A-Z0-9]", "_", host.upper())
+    return os.environ.get(AUTH_PREFIX + key) or None
+
+
+#: the prefix of the per-host credential variables
+AUTH_PREFIX = "HERMETIC_AUTH_"
 
 
 def reference_page() -> str:

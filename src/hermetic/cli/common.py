@@ -42,10 +42,13 @@ def run_cli(group: click.Group) -> int:
 
 
 def print_error(exc: HermeticError) -> None:
+    from hermetic.credentials import redact_text
+
+    # every URL in a message is shown without its credentials, whoever built the message
     head = f"{exc.location}: " if exc.location else ""
-    click.secho(f"error: {head}{exc.message}", fg="red", err=True)
+    click.secho(redact_text(f"error: {head}{exc.message}"), fg="red", err=True)
     if exc.hint:
-        click.echo(f"  hint: {exc.hint}", err=True)
+        click.echo(redact_text(f"  hint: {exc.hint}"), err=True)
 
 
 def exit_with(code: int) -> None:

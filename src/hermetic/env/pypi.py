@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from hermetic.credentials import redact_text, redact_url
+from hermetic.credentials import redact_text, redact_url, uv_index_environment
 from hermetic.errors import HermeticError, LockError
 from hermetic.fs import atomic_write_text, sha256_file
 from hermetic.lock.model import PypiArtifact
@@ -214,6 +214,11 @@ def _install_lines(
     offline = "--no-index" in extra and all(
         p.requirement_url.startswith("file://") for p in packages
     )
+    # a private index's artifacts: uv gets the realm's credentials as a named index in its
+    # environment (with --no-index it would send none and get a 401)
+    auth_env = uv_index_environment(p.requirement_url for p in packages)
+    if auth_env:
+        extra = [a for a in extra if a != "--no-index"]
     with tempfile.TemporaryDirectory(prefix="hermetic-pypi-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text("\n".join(lines) + "\n")
@@ -223,14 +228,15 @@ def _install_lines(
             args.append("--offline")
         if reinstall:
             args.append("--reinstall")
-        _uv(args, prefix)
+        _uv(args, prefix, auth_env)
 
 
-def _uv(args: list[str], prefix: Path) -> None:
+def _uv(args: list[str], prefix: Path, extra_env: dict[str, str] | None = None) -> None:
     # imported here: the resolver module is costly to import and only needed when uv runs
     from hermetic.resolve.pypi import uv_bin
 
     env = dict(os.environ)
+    env.update(extra_env or {})
     env.pop("VIRTUAL_ENV", None)
     env.pop("CONDA_PREFIX", None)
     env.setdefault("UV_NO_PROGRESS", "1")

@@ -114,13 +114,14 @@ def _fetch(record: Any, dest: Path) -> None:
     from rattler.networking.middleware import AuthenticationMiddleware, RetryMiddleware
     from rattler.package_streaming import download_to_path
 
-    from hermetic.credentials import redact_url
+    from hermetic.credentials import authenticated, redact_text, redact_url
 
     client = Client([AuthenticationMiddleware(), RetryMiddleware()])
     try:
-        asyncio.run(download_to_path(client, url, dest))
+        # credentials from the manifest, HERMETIC_AUTH_*, netrc or the keyring, in memory
+        asyncio.run(download_to_path(client, authenticated(url), dest))
     except Exception as exc:
-        text = str(exc).replace(url, redact_url(url))
+        text = redact_text(str(exc))
         raise HermeticError(
             f"cannot download {redact_url(url)}: {text}",
             hint=_download_hint(text),

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hermetic.channel import Channel
+from hermetic.channel import Channel, strip_url
 from hermetic.lock.inputs import FORMAT, EnvironmentInputs
 from hermetic.lock.model import PypiArtifact
 
@@ -46,16 +46,27 @@ def render(environments: Sequence[LockedEnvironment]) -> str:
         for plat in env.inputs.platforms:
             lp = by_name[plat]
             for rec in env.conda.get(plat, ()):
-                lf.add_conda_package(env.name, lp, rec)
+                lf.add_conda_package(env.name, lp, _without_credentials(rec))
             for pkg in env.pypi.get(plat, ()):
-                lf.add_pypi_package(env.name, lp, pkg.name, pkg.version, pkg.url)
-                artifacts[pkg.url] = pkg
+                url = strip_url(pkg.url)  # the lock is committed: no credentials in it
+                lf.add_pypi_package(env.name, lp, pkg.name, pkg.version, url)
+                artifacts[url] = pkg
     with tempfile.TemporaryDirectory(prefix="hermetic-lock-") as tmp:
         path = Path(tmp) / "lock"
         lf.to_path(path)
         text = path.read_text()
     text = _add_pypi_fields(text, artifacts)
     return text + _render_meta(environments)
+
+
+def _without_credentials(rec: RepoDataRecord) -> RepoDataRecord:
+    """The record with its URL and channel stripped of credentials (user:pass@, /t/<token>)."""
+    url, channel = str(rec.url), str(rec.channel) if rec.channel is not None else None
+    if strip_url(url) != url:
+        rec.url = strip_url(url)
+    if channel is not None and strip_url(channel) != channel:
+        rec.channel = strip_url(channel)
+    return rec
 
 
 def _add_pypi_fields(text: str, artifacts: Mapping[str, PypiArtifact]) -> str:

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hermetic.channel import strip_url
 from hermetic.manifest.model import Environment, Spec
 from hermetic.resolve.platforms import virtual_packages
 
@@ -102,16 +103,18 @@ def environment_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
 def _own_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
     sysreq = {k: v for k, v in vars(env.system_requirements).items() if v is not None}
     opts = env.pypi_options
+    # the lock is committed: URLs are recorded without credentials (a changed token does
+    # not make the lock stale)
     options = {
-        "index-url": opts.index_url,
-        "extra-index-urls": opts.extra_index_urls,
+        "index-url": strip_url(opts.index_url) if opts.index_url else None,
+        "extra-index-urls": tuple(strip_url(u) for u in opts.extra_index_urls),
         "find-links": opts.find_links,
         "no-build": opts.no_build,
         "no-index": opts.no_index,
     }
     platforms = tuple(sorted(env.platforms))
     return EnvironmentInputs(
-        channels=env.channels,
+        channels=tuple(strip_url(c) for c in env.channels),
         platforms=platforms,
         system_requirements=tuple(sorted(sysreq.items())),
         virtual_packages=tuple(

@@ -8,9 +8,11 @@ Five forms hold a spec: `hermetic.toml` (the keys at top level), `pyproject.toml
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-from hermetic.errors import Location, SpecError, UsageError
+from hermetic.credentials import remember
+from hermetic.errors import HermeticError, Location, SpecError, UsageError
 
 # re-exported: callers have always imported these names from here
 from hermetic.layout import (
@@ -48,6 +50,24 @@ OUR_KEYS_BESIDE_PIXI = {"policy", "pypi-mapping"}  # what [tool.hermetic] adds t
 
 
 def load_spec(path: Path | None = None) -> Spec:
+    """Read and validate the spec in `path` (a manifest, or a directory to search from).
+
+    Credentials in its channel and index URLs are remembered in memory for this process
+    (`hermetic.credentials`), so an install from a lock (which never records them) can
+    authenticate."""
+    spec = _read_spec(path)
+    urls: list[str] = []
+    for name in spec.environment_names:
+        with contextlib.suppress(HermeticError):
+            env = spec.environment(name)
+            urls += env.channels
+            urls += [u for u in (env.pypi_options.index_url,) if u]
+            urls += env.pypi_options.extra_index_urls
+    remember(urls)
+    return spec
+
+
+def _read_spec(path: Path | None = None) -> Spec:
     """Read and validate the spec in `path` (a manifest, or a directory to search from)."""
     if path is None:
         path = find_manifest(Path.cwd())

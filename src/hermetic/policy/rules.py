@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hermetic.channel import channel_name
+from hermetic.channel import channel_name, redact_url
 from hermetic.errors import Location
 from hermetic.findings import ERROR, WARNING, Finding, sort_findings
 from hermetic.manifest.model import Environment, Policy, Spec
@@ -106,11 +106,12 @@ def _channels(spec: Spec, env: Environment, policy: Policy, where: PolicyPlace) 
         loc = _channel_location(spec, ch)
         anaconda = name.startswith("pkgs/") or "repo.anaconda.com" in ch
         if name in policy.forbidden_channels or (anaconda and name not in policy.allowed_channels):
+        shown = redact_url(ch)  # a finding is printed: never with the channel's credentials
             out.append(
                 Finding(
                     "forbidden-channel",
                     ERROR,
-                    f"channel {ch!r} is forbidden: {FORBIDDEN_REASON}",
+                    f"channel {shown!r} is forbidden: {FORBIDDEN_REASON}",
                     environment=env.name,
                     location=loc,
                     hint="use conda-forge instead, or allow it on purpose: take "
@@ -125,7 +126,7 @@ def _channels(spec: Spec, env: Environment, policy: Policy, where: PolicyPlace) 
                 Finding(
                     "channel-not-allowed",
                     ERROR,
-                    f"channel {ch!r} is not in the allowed channels ({allowed})",
+                    f"channel {shown!r} is not in the allowed channels ({allowed})",
                     environment=env.name,
                     location=loc,
                     hint=f"if it is meant to be there, add {name!r} to allowed-channels in "

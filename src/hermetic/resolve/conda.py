@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hermetic.channel import Channel
+from hermetic.credentials import auth_headers, without_userinfo
 from hermetic.errors import ResolveError, did_you_mean
 from hermetic.mirrors import Mirrors
 from hermetic.resolve.platforms import VirtualPackage, to_rattler
@@ -34,9 +35,19 @@ class CondaRequest:
 def make_gateway(mirrors: Mirrors | None = None) -> Gateway:
     """rattler's gateway: hermetic's repodata cache, and HTTP mirrors when configured."""
     from rattler import Gateway
+    from rattler.networking import Client
+    from rattler.networking.middleware import (
+        AddHeadersMiddleware,
+        AuthenticationMiddleware,
+        RetryMiddleware,
+    )
 
     cache = current_settings().repodata_cache_dir
-    return Gateway(cache_dir=cache, client=mirrors.client() if mirrors else None)
+    # credentials travel as a header, so the URLs rattler caches (repodata cache) have none
+    client = (mirrors.client() if mirrors else None) or Client(
+        [AddHeadersMiddleware(auth_headers), AuthenticationMiddleware(), RetryMiddleware()]
+    )
+    return Gateway(cache_dir=cache, client=client)
 
 
 def solve_all(
@@ -74,7 +85,7 @@ async def _solve_one(
     timeout = current_settings().solve_timeout_s
     try:
         records = await solve(
-            sources=[_source(Channel.parse(c), mirrors) for c in req.channels],
+            sources=[without_userinfo(_source(Channel.parse(c), mirrors)) for c in req.channels],
             specs=specs,
             gateway=gateway,
             platforms=[_platform(req.platform), "noarch"],
@@ -154,7 +165,7 @@ async def _explain_solver_error(req: CondaRequest, text: str, gateway: Gateway) 
 
 async def _channel_names(req: CondaRequest, gateway: Gateway) -> list[str]:
     result = await gateway.names(
-        [Channel.parse(c).rattler_source() for c in req.channels],
+        [without_userinfo(Channel.parse(c).rattler_source()) for c in req.channels],
         [_platform(req.platform), "noarch"],
     )
     return [n.normalized for n in result]

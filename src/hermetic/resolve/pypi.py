@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hermetic.credentials import index_environment
 from hermetic.errors import ResolveError
 from hermetic.fs import atomic_write_bytes
 from hermetic.lock.model import PypiArtifact
@@ -143,13 +144,11 @@ def resolve_pypi(req: PypiRequest) -> tuple[PypiArtifact, ...]:
 
 
 def _index_args(opts: PypiOptions) -> list[str]:
+    """uv's arguments for `pypi-options`, except the index URLs: those may carry
+    credentials and go in uv's environment (`index_environment`), never on argv."""
     args: list[str] = []
     if opts.no_index:
         args.append("--no-index")
-    elif opts.index_url:
-        args += ["--index-url", opts.index_url]
-    for url in opts.extra_index_urls:
-        args += ["--extra-index-url", url]
     for link in opts.find_links:
         args += ["--find-links", link]
     if opts.no_build:
@@ -174,6 +173,8 @@ def _compile(req: PypiRequest, reqs: Path, out: Path, work: Path, prefs: list[st
         cmd += ["-c", str(cons)]
     cmd += _index_args(req.options)
     env = uv_environment()
+    if not req.options.no_index:
+        env.update(index_environment(req.options.index_url, req.options.extra_index_urls))
     if req.platform.startswith("osx"):
         env["MACOSX_DEPLOYMENT_TARGET"] = req.macos
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
@@ -297,9 +298,14 @@ def _read_pylock(text: str, req: PypiRequest, provided: set[str]) -> tuple[PypiA
         chosen.append(_Chosen(name, str(version) if version is not None else None, url, sha))
 
     index_args = _index_args(req.options)
+    index_env = (
+        {}
+        if req.options.no_index
+        else index_environment(req.options.index_url, req.options.extra_index_urls)
+    )
 
     def build(url: str) -> CoreMetadata | None:
-        return built_metadata(url, uv_bin(), sys.executable, index_args)
+        return built_metadata(url, uv_bin(), sys.executable, index_args, index_env)
 
     meta = fetch_all((MetadataRequest(c.url, c.sha256) for c in chosen), build)
     out: list[PypiArtifact] = []

@@ -95,8 +95,12 @@ def remote_wheel_metadata(url: str, sha256: str | None) -> CoreMetadata | None:
         return None if hit is False else hit  # False: known to be unreadable
     import httpx
 
+    from hermetic.credentials import credential_for
+
     found: str | None = None
-    with httpx.Client(timeout=30.0, follow_redirects=True) as client:
+    # a private index's credentials, in memory only (never in the URL, never shown)
+    auth = credential_for(url)
+    with httpx.Client(timeout=30.0, follow_redirects=True, auth=auth) as client:
         try:
             resp = client.get(url.split("#", 1)[0] + ".metadata")
             if resp.status_code == 200:
@@ -201,7 +205,11 @@ def source_tree_metadata(path: Path) -> CoreMetadata | None:
 
 
 def built_metadata(
-    requirement: str, uv: str, python: str, index_args: Iterable[str]
+    requirement: str,
+    uv: str,
+    python: str,
+    index_args: Iterable[str],
+    index_env: dict[str, str] | None = None,
 ) -> CoreMetadata | None:
     """The metadata of the wheel uv builds for `requirement` (a direct URL), or None."""
     with tempfile.TemporaryDirectory(prefix="hermetic-meta-") as tmp:
@@ -210,7 +218,7 @@ def built_metadata(
             [*cmd, *index_args, requirement],
             capture_output=True,
             text=True,
-            env=uv_environment(),
+            env={**uv_environment(), **(index_env or {})},
             timeout=600,
         )
         if proc.returncode != 0:
