@@ -7,12 +7,13 @@ fast path, when everything is in place, costs a hash compare and a marker read.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from hermetic.env.install import InstallResult, install_environment
-from hermetic.errors import LockError, UsageError
+from hermetic.errors import HermeticError, LockError, UsageError
 from hermetic.project.lock import check, lock
 from hermetic.project.project import Project
 
@@ -70,6 +71,11 @@ def sync(
             relocked = True
     elif not project.has_lock:
         raise LockError(f"no lock file at {project.lock_path}", hint="run `hermetic lock` first")
+    else:
+        # --frozen never checks the manifest, but credentials written in its channel and
+        # index URLs are still needed to fetch (read in memory only; a broken one is ignored)
+        with contextlib.suppress(HermeticError):
+            _ = project.spec
     installed = install_environment(
         project.lock_path,
         project.root,
