@@ -94,7 +94,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "HERMETIC_AUTH_<HOST>",
         "Credentials for a channel or index host, `user:password` (the host upper-cased, "
-        "every other character `_`: `HERMETIC_AUTH_PKGS_EXAMPLE_COM`). Used in memory only; "
+        "every other character `_`: for pkgs.example.com the suffix is `PKGS_EXAMPLE_COM`). "
+        "Used in memory only; "
         "see docs/security.md for the other sources (netrc, keyring, URLs in the manifest).",
         "unset",
     ),
