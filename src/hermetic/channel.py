@@ -128,12 +128,21 @@ def _without_credentials(url: str, replacement: str | None) -> str:
 
 def redact_url(url: str) -> str:
     """Any URL (channel, index, package) with its credentials masked, for messages and logs."""
-    return _without_credentials(url, replacement=_SECRET)
+    return _without_credentials(url, replacement=_SECRET) if _has_credentials(url) else url
 
 
 def strip_url(url: str) -> str:
     """Any URL with its credentials removed: what the lock and its exports record."""
-    return _without_credentials(url, replacement=None) if "://" in url else url
+    return _without_credentials(url, replacement=None) if _has_credentials(url) else url
+
+
+def _has_credentials(url: str) -> bool:
+    """Whether `url` has `user@`/`user:pass@` or a `/t/<token>` segment (any other URL is
+    returned as it is: re-assembling `git+file:///x` would drop its `//`)."""
+    if "://" not in url:
+        return False
+    parts = urlsplit(url)
+    return "@" in parts.netloc or _TOKEN.search(parts.path) is not None
 
 
 def channel_name(text: str) -> str:
