@@ -122,7 +122,9 @@ def _without_credentials(url: str, replacement: str | None) -> str:
         else:
             masked = replacement + (":" + replacement if ":" in userinfo else "")
             netloc = f"{masked}@{host}"
-    path = _TOKEN.sub("" if replacement is None else f"/t/{replacement}", parts.path)
+    path = parts.path
+    if parts.scheme in ("http", "https"):  # a folder named `t` in a file:// URL is no token
+        path = _TOKEN.sub("" if replacement is None else f"/t/{replacement}", path)
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 
 
@@ -142,7 +144,8 @@ def _has_credentials(url: str) -> bool:
     if "://" not in url:
         return False
     parts = urlsplit(url)
-    return "@" in parts.netloc or _TOKEN.search(parts.path) is not None
+    token = parts.scheme in ("http", "https") and _TOKEN.search(parts.path) is not None
+    return "@" in parts.netloc or token
 
 
 def channel_name(text: str) -> str:
