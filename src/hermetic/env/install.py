@@ -169,7 +169,9 @@ def install_environment(
             say(f"verifying {len(to_link)} package(s) in the cache {cache}")
             plan = prepare_cache(to_link, cache)
             refetched, to_fetch = plan.refetched, plan.to_fetch
-            staged = stage_packages(to_link, cache, set(plan.intact), warn=say)
+            staged = stage_packages(
+                to_link, cache, set(plan.intact), warn=say, client=mirrors.client()
+            )
             check_packages(prefix, staged.layouts, site_packages=_site_packages(records))
         pypi_needed = bool(packages) and (
             repairing or bool(removals) or not pypi_env.up_to_date(prefix, packages)

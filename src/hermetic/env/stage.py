@@ -49,8 +49,11 @@ def stage_packages(
     intact: set[str],
     *,
     warn: Callable[[str], None] | None = None,
+    client: Any | None = None,
 ) -> Staged:
-    """The checked layout of every record; fetches and extracts those not `intact`."""
+    """The checked layout of every record; fetches and extracts those not `intact`.
+
+    `client` is the rattler HTTP client for downloads (the mirrors' one, when configured)."""
     layouts: list[PackageLayout] = []
     md5_only: list[str] = []
     for r in records:
@@ -67,16 +70,16 @@ def stage_packages(
         if name in intact:
             layouts.append(read_extracted(cache / name, name))
         else:
-            layouts.append(_fetch_check_extract(r, cache))
+            layouts.append(_fetch_check_extract(r, cache, client))
     return Staged(tuple(layouts), tuple(md5_only))
 
 
-def _fetch_check_extract(record: Any, cache: Path) -> PackageLayout:
+def _fetch_check_extract(record: Any, cache: Path, client: Any | None) -> PackageLayout:
     name = entry_name(record)
     work = Path(tempfile.mkdtemp(prefix=f".hermetic-{name}-", dir=cache))
     try:
         archive = work / str(record.file_name)
-        _fetch(record, archive)
+        _fetch(record, archive, client)
         sha = _check_digest(record, archive)
         layout = read_archive(archive, name)
         from rattler.package_streaming import extract
@@ -94,7 +97,7 @@ def _fetch_check_extract(record: Any, cache: Path) -> PackageLayout:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _fetch(record: Any, dest: Path) -> None:
+def _fetch(record: Any, dest: Path, client: Any | None = None) -> None:
     url = str(record.url)
     path = local_path(url)
     if path is not None:
@@ -116,7 +119,8 @@ def _fetch(record: Any, dest: Path) -> None:
 
     from hermetic.credentials import authenticated, redact_text, redact_url
 
-    client = Client([AuthenticationMiddleware(), RetryMiddleware()])
+    if client is None:
+        client = Client([AuthenticationMiddleware(), RetryMiddleware()])
     try:
         # credentials from the manifest, HERMETIC_AUTH_*, netrc or the keyring, in memory
         asyncio.run(download_to_path(client, authenticated(url), dest))
