@@ -105,8 +105,8 @@ def _channels(spec: Spec, env: Environment, policy: Policy, where: PolicyPlace) 
         name = channel_name(ch)
         loc = _channel_location(spec, ch)
         anaconda = name.startswith("pkgs/") or "repo.anaconda.com" in ch
-        if name in policy.forbidden_channels or (anaconda and name not in policy.allowed_channels):
         shown = redact_url(ch)  # a finding is printed: never with the channel's credentials
+        if name in policy.forbidden_channels or (anaconda and name not in policy.allowed_channels):
             out.append(
                 Finding(
                     "forbidden-channel",
