@@ -28,8 +28,12 @@ class LockedEnvironment:
     pypi: Mapping[str, tuple[PypiArtifact, ...]]
 
 
-def render(environments: Sequence[LockedEnvironment]) -> str:
-    """The lock file's text. Same inputs, same bytes."""
+def render(environments: Sequence[LockedEnvironment], platform_override: Sequence[str] = ()) -> str:
+    """The lock file's text. Same inputs, same bytes.
+
+    `platform_override`: the platforms `lock -p` locked for instead of the manifest's; it is
+    recorded so that `install` and `lock --check` do not take the lock for a stale one.
+    """
     import tempfile
     from pathlib import Path
 
@@ -56,7 +60,7 @@ def render(environments: Sequence[LockedEnvironment]) -> str:
         lf.to_path(path)
         text = path.read_text()
     text = _add_pypi_fields(text, artifacts)
-    return text + _render_meta(environments)
+    return text + _render_meta(environments, platform_override)
 
 
 def _without_credentials(rec: RepoDataRecord) -> RepoDataRecord:
@@ -114,14 +118,18 @@ def _scalar(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _render_meta(environments: Sequence[LockedEnvironment]) -> str:
-    meta = {
+def _render_meta(
+    environments: Sequence[LockedEnvironment], platform_override: Sequence[str] = ()
+) -> str:
+    meta: dict[str, object] = {
         "format": FORMAT,
         "environments": {
             e.name: {"inputs-hash": e.inputs.digest, **e.inputs.to_dict()}
             for e in sorted(environments, key=lambda e: e.name)
         },
     }
+    if platform_override:  # absent otherwise: a lock made without -p keeps its bytes
+        meta["platform-override"] = sorted(set(platform_override))
     return "".join(_yaml_lines({META_KEY: meta}, 0))
 
 
@@ -163,6 +171,7 @@ class LockMeta:
     format: int
     inputs: Mapping[str, EnvironmentInputs]  # environment -> inputs
     digests: Mapping[str, str]  # environment -> stored inputs hash
+    platform_override: tuple[str, ...] = ()  # `lock -p`: locked for these, not the manifest's
 
 
 def read_meta(text: str, path: str = "hermetic.lock") -> LockMeta | None:
@@ -181,6 +190,7 @@ def read_meta(text: str, path: str = "hermetic.lock") -> LockMeta | None:
             format=int(data.get("format", 0)),
             inputs={name: EnvironmentInputs.from_dict(d) for name, d in envs.items()},
             digests={name: str(d.get("inputs-hash", "")) for name, d in envs.items()},
+            platform_override=tuple(str(p) for p in data.get("platform-override") or ()),
         )
     except (yaml.YAMLError, AttributeError, TypeError, ValueError) as exc:
         from hermetic.errors import Location, LockError

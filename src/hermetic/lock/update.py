@@ -7,7 +7,7 @@ one dependency leaves unrelated packages where they were. `update` names package
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,8 +68,13 @@ def lock_spec(
     update_all: bool = False,
     reporter: Reporter | None = None,
     mirrors: Mirrors | None = None,
+    platform_override: Sequence[str] = (),
 ) -> LockResult:
-    """Solve the spec and write the lock atomically; a failure leaves the old lock untouched."""
+    """Solve the spec and write the lock atomically; a failure leaves the old lock untouched.
+
+    `platform_override` names the platforms `spec` was narrowed to by `lock -p`; the lock
+    records them.
+    """
     say = reporter or (lambda _msg: None)
     update = update or frozenset()
     notes: list[str] = []
@@ -176,7 +181,7 @@ def lock_spec(
         )
         for env in envs
     ]
-    text = render(locked_envs)
+    text = render(locked_envs, platform_override)
     written = previous is None or previous.path != path or previous.text != text
     if written:
         atomic_write_text(path, text)

@@ -14,8 +14,13 @@ if TYPE_CHECKING:
 Reporter = Callable[[str], None]
 
 
-def check(project: Project) -> CheckResult:
-    """Whether the lock satisfies the spec: a hash compare first, a parse only when they differ."""
+def check(project: Project, platform: str | None = None) -> CheckResult:
+    """Whether the lock satisfies the spec: a hash compare first, a parse only when they differ.
+
+    Without -p, a lock made with `lock -p` is checked for the platforms it recorded (when they
+    cover `platform`, the one about to install, if given).
+    """
+    project.use_recorded_platforms(platform)
     return check_lock(project.spec, project.lock_path)
 
 
@@ -38,6 +43,7 @@ def lock(
         update_all=update_all,
         reporter=reporter,
         mirrors=project.mirrors,
+        platform_override=project.platform_override,
     )
     project.lock_changed()
     return result

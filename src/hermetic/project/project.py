@@ -78,6 +78,34 @@ class Project:
                     self._warn(warning)
         return self._spec
 
+    @property
+    def platform_override(self) -> tuple[str, ...]:
+        """The platforms that replace the manifest's (`lock -p`, or the lock's record of it)."""
+        return self._platforms
+
+    def use_recorded_platforms(self, platform: str | None = None) -> None:
+        """Take the platforms a `lock -p` recorded in the lock, when no -p was given now.
+
+        A lock made with `-p linux-64` is fresh for its platforms even though the manifest
+        lists more; `install` takes it when it covers `platform` (the one installing),
+        `lock --check` (platform None) always. A plain `hermetic lock` never calls this, so it
+        locks for the manifest's platforms again.
+        """
+        if self._platforms or not self.has_lock:
+            return
+        from hermetic.lock.format import read_meta
+
+        try:
+            meta = read_meta(self.lock_path.read_text(encoding="utf-8"), str(self.lock_path))
+        except (OSError, UnicodeDecodeError, LockError):
+            return  # the check that follows reports an unreadable or damaged lock, better
+        recorded = meta.platform_override if meta is not None else ()
+        if not recorded or (platform is not None and platform not in recorded):
+            return
+        self._platforms = recorded
+        if self._spec is not None:
+            self._spec = dataclasses.replace(self._spec, platforms=recorded)
+
     def environment(self, name: str) -> Environment:
         """A composed environment of the spec; an unknown name lists the known ones."""
         return self.spec.environment(name)

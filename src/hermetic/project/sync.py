@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hermetic.env.install import InstallResult, install_environment
 from hermetic.errors import HermeticError, LockError, UsageError
+from hermetic.platform import current_platform
 from hermetic.project.lock import check, lock
 from hermetic.project.project import Project
 
@@ -54,7 +55,8 @@ def sync(
     reasons: tuple[str, ...] = ()
     if not mode.frozen:
         project.environment(environment)  # an unknown name: the error lists the known ones
-        result = check(project)
+        # a lock made with `lock -p` for the platform installing here is not stale
+        result = check(project, platform or current_platform())
         if not result.fresh:
             reasons = tuple(
                 (f"{s.environment}: " if s.environment else "") + s.reason for s in result.stale
