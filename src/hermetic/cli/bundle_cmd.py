@@ -14,6 +14,7 @@ from hermetic.cli.options import (
     target_platform_option,
 )
 from hermetic.cli.render import human_size
+from hermetic.project.pack import bundle
 
 
 @click.command("bundle", help="Write a self-contained offline channel of an environment.")
@@ -29,7 +30,6 @@ from hermetic.cli.render import human_size
     help="The directory to write (new or empty).",
 )
 def command(manifest: Path | None, environment: str, platform: str | None, output: Path) -> None:
-    from hermetic.project.pack import bundle
 
     b = bundle(lock_path(manifest), environment, output, platform=platform)
     click.echo(

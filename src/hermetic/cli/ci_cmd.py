@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from hermetic.cli.options import manifest_option
+from hermetic.cli.render import render_generated, show_warning
+from hermetic.project.deploy import generate_ci
+from hermetic.project.project import Project
 
 
 @click.command("ci")
@@ -18,9 +21,6 @@ from hermetic.cli.options import manifest_option
 @click.option("--force", is_flag=True, help="Overwrite a generated file that was edited.")
 @manifest_option
 def command(provider, test_env, image_env, test_command, gpus, force, manifest) -> None:  # type: ignore[no-untyped-def]
-    from hermetic.cli.render import render_generated, show_warning
-    from hermetic.project.deploy import generate_ci
-    from hermetic.project.project import Project
 
     project = Project.open(manifest, warn=show_warning)
     render_generated(

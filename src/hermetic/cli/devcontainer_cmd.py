@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from hermetic.cli.options import manifest_option
+from hermetic.cli.render import render_generated, show_warning
+from hermetic.project.deploy import generate_devcontainer
+from hermetic.project.project import Project
 
 
 @click.command("devcontainer")
@@ -31,9 +34,6 @@ from hermetic.cli.options import manifest_option
 @click.option("--force", is_flag=True, help="Overwrite a generated file that was edited.")
 @manifest_option
 def command(env, image, gpu, dockerfile, force, manifest) -> None:  # type: ignore[no-untyped-def]
-    from hermetic.cli.render import render_generated, show_warning
-    from hermetic.project.deploy import generate_devcontainer
-    from hermetic.project.project import Project
 
     project = Project.open(manifest, warn=show_warning)
     render_generated(

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 import click
 
 from hermetic.cli.common import exit_with
-from hermetic.errors import EXIT_FAILED, EXIT_OK
+from hermetic.doctor import DoctorOptions, run_doctor
+from hermetic.errors import EXIT_FAILED, EXIT_OK, UsageError
+from hermetic.findings import render_text
+from hermetic.project.doctor import find_target, project_lock
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -77,9 +80,6 @@ def command(
     html_path: Path | None,
 ) -> None:
     """Inspect the GPU and native-library stack of an environment, from its files alone."""
-    from hermetic.doctor import DoctorOptions, run_doctor
-    from hermetic.errors import UsageError
-    from hermetic.project.doctor import find_target, project_lock
 
     if env is not None and prefix is not None:
         raise UsageError("use -e ENV or --prefix PATH, not both")
@@ -223,7 +223,6 @@ def render(report: DoctorReport, html_path: Path | None) -> None:
     con.rule(f"Findings ({len(report.findings)})")
     if not report.findings:
         con.print("[green]nothing to report[/]")
-    from hermetic.findings import render_text
 
     render_text(report.findings, con)
     if html_path is not None:

@@ -8,6 +8,9 @@ from pathlib import Path
 import click
 
 from hermetic.cli.options import manifest_option
+from hermetic.image.dockerfile import write_dockerfile
+from hermetic.image.inspect import inspect_image, render_text
+from hermetic.project.image import BuildRequest, build
 
 
 def say(message: str) -> None:
@@ -106,7 +109,6 @@ def build_cmd(
     as_json: bool,
 ) -> None:
     """Build an image from the locked packages: no solve, no code from the env runs."""
-    from hermetic.project.image import BuildRequest, build
 
     result = build(
         BuildRequest(
@@ -218,7 +220,6 @@ def _mb(n: int) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inspect_cmd(ref: str, platform: str | None, insecure: tuple[str, ...], as_json: bool) -> None:
     """Show an image's layers, sizes, packages per layer, lock hash and SBOM summary."""
-    from hermetic.image.inspect import inspect_image, render_text
 
     report = inspect_image(ref, platform=platform, insecure=insecure)
     if as_json:
@@ -247,7 +248,6 @@ def dockerfile_cmd(
     output_dir: Path | None,
 ) -> None:
     """Write a Dockerfile + .dockerignore that build the env from the lock (no solve)."""
-    from hermetic.image.dockerfile import write_dockerfile
 
     written = write_dockerfile(manifest, environment, platform, base, output_dir)
     for path in written:

@@ -7,6 +7,11 @@ from pathlib import Path
 import click
 
 from hermetic.cli.options import manifest_option
+from hermetic.cli.render import render_generated, show_warning
+from hermetic.deploy.k8s import Resources, WorkloadSpec, name_from
+from hermetic.errors import UsageError
+from hermetic.project.deploy import generate_k8s
+from hermetic.project.project import Project
 
 
 @click.command("k8s", context_settings={"ignore_unknown_options": False})
@@ -101,11 +106,6 @@ def command(  # type: ignore[no-untyped-def]
 
     The command the container runs goes after `--`: hermetic k8s --image REF -- python train.py
     """
-    from hermetic.cli.render import render_generated, show_warning
-    from hermetic.deploy.k8s import Resources, WorkloadSpec, name_from
-    from hermetic.errors import UsageError
-    from hermetic.project.deploy import generate_k8s
-    from hermetic.project.project import Project
 
     project = Project.open(manifest, warn=show_warning)
     pairs = []

@@ -14,6 +14,7 @@ from hermetic.cli.options import (
     target_platform_option,
 )
 from hermetic.cli.render import human_size
+from hermetic.project.pack import pack
 
 
 @click.command("pack", help="Write a relocatable archive of an environment from the lock.")
@@ -29,7 +30,6 @@ from hermetic.cli.render import human_size
     help="The archive to write: .tar.gz, .tar.zst or .tar.",
 )
 def command(manifest: Path | None, environment: str, platform: str | None, output: Path) -> None:
-    from hermetic.project.pack import pack
 
     r = pack(lock_path(manifest), environment, output, platform=platform)
     click.echo(
