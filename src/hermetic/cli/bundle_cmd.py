@@ -11,6 +11,7 @@ from hermetic.cli.options import (
     environment_option,
     lock_path,
     manifest_option,
+    output_option,
     target_platform_option,
 )
 from hermetic.cli.render import human_size
@@ -21,16 +22,8 @@ from hermetic.project.pack import bundle
 @manifest_option
 @environment_option
 @target_platform_option
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The directory to write (new or empty).",
-)
+@output_option("The directory to write (new or empty).", directory=True)
 def command(manifest: Path | None, environment: str, platform: str | None, output: Path) -> None:
-
     b = bundle(lock_path(manifest), environment, output, platform=platform)
     click.echo(
         f"{environment} ({b.platform}): {b.conda} conda package(s) and {b.pypi} wheel(s), "

@@ -34,7 +34,6 @@ from hermetic.project.project import Project
 @click.option("--force", is_flag=True, help="Overwrite a generated file that was edited.")
 @manifest_option
 def command(env, image, gpu, dockerfile, force, manifest) -> None:  # type: ignore[no-untyped-def]
-
     project = Project.open(manifest, warn=show_warning)
     render_generated(
         generate_devcontainer(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
+
+FC = TypeVar("FC", bound=Callable[..., object])
 
 manifest_option = click.option(
     "--manifest",
@@ -49,3 +53,15 @@ def lock_path(manifest: Path | None) -> Path:
     if not lock.is_file():
         raise LockError(f"no lock file at {lock}", hint="run `hermetic lock` first")
     return lock
+
+
+def output_option(help: str, *, directory: bool) -> Callable[[FC], FC]:
+    """`-o/--output`, required: a file (pack) or a directory (bundle) to write."""
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        required=True,
+        type=click.Path(file_okay=not directory, dir_okay=directory, path_type=Path),
+        help=help,
+    )

@@ -11,6 +11,7 @@ from hermetic.cli.options import (
     environment_option,
     lock_path,
     manifest_option,
+    output_option,
     target_platform_option,
 )
 from hermetic.cli.render import human_size
@@ -21,16 +22,8 @@ from hermetic.project.pack import pack
 @manifest_option
 @environment_option
 @target_platform_option
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The archive to write: .tar.gz, .tar.zst or .tar.",
-)
+@output_option("The archive to write: .tar.gz, .tar.zst or .tar.", directory=False)
 def command(manifest: Path | None, environment: str, platform: str | None, output: Path) -> None:
-
     r = pack(lock_path(manifest), environment, output, platform=platform)
     click.echo(
         f"{r.environment} ({r.platform}): {r.conda} conda + {r.pypi} PyPI package(s), "

@@ -13,7 +13,6 @@ from hermetic.project.pack import unpack_archive
 @click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 def command(archive: Path, dest: Path) -> None:
-
     r = unpack_archive(archive, dest)
     click.echo(f"{r.members} members checked and extracted in {r.seconds:.2f}s")
     click.echo(r.message)
