@@ -23,6 +23,7 @@ import httpx
 
 from hermetic.image import oci
 from hermetic.image.rootfs import base_from_rootfs
+from hermetic.image.tour import bwrap_command
 from projects import h, write_project
 
 DEBS = ("libc6", "libgcc-s1", "zlib1g", "busybox-static")
@@ -191,19 +192,7 @@ def unpack(ref: str, dest: Path) -> Path:
 def bwrap_run(rootfs: Path, argv: list[str], env: dict[str, str] | None = None) -> str:
     base_env = {"PATH": "/opt/env/bin:/usr/bin:/bin", "HOME": "/tmp"}
     proc = subprocess.run(
-        [
-            "bwrap",
-            "--bind",
-            str(rootfs),
-            "/",
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--clearenv",
-            *[a for k, v in {**base_env, **(env or {})}.items() for a in ("--setenv", k, v)],
-            *argv,
-        ],
+        bwrap_command(rootfs, {**base_env, **(env or {})}, argv),
         capture_output=True,
         text=True,
         timeout=60,

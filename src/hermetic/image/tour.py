@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hermetic.errors import HermeticError
@@ -53,26 +54,25 @@ def local_base(directory: Path, needs: list[Path], prefix: Path) -> str:
     return ref
 
 
+def bwrap_command(
+    rootfs: Path, env: Mapping[str, str], argv: Sequence[str], *, bwrap: str = "bwrap"
+) -> list[str]:
+    """The argv that runs `argv` in an unpacked image: its rootfs as /, only `env` set."""
+    return [
+        bwrap,
+        *("--bind", str(rootfs), "/", "--proc", "/proc", "--dev", "/dev", "--clearenv"),
+        *(a for k, v in env.items() for a in ("--setenv", k, v)),
+        *argv,
+    ]
+
+
 def run_in_rootfs(rootfs: Path, config: bytes, argv: list[str]) -> list[str]:
     """Run `argv` in an unpacked image with bwrap and the image's Env; the lines to show."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return [f"unpacked to {rootfs}; install bubblewrap (bwrap) to run the program in it"]
-    env = [a for k, v in _config_env(config).items() for a in ("--setenv", k, v)]
     proc = subprocess.run(
-        [
-            bwrap,
-            "--bind",
-            str(rootfs),
-            "/",
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--clearenv",
-            *env,
-            *argv,
-        ],
+        bwrap_command(rootfs, _config_env(config), argv, bwrap=bwrap),
         capture_output=True,
         text=True,
         check=False,
