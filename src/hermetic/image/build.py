@@ -22,9 +22,9 @@ from hermetic.errors import UsageError
 from hermetic.image import layers as layering
 from hermetic.image import oci
 from hermetic.image.base import BaseImage, resolve_base
-from hermetic.image.compress import MEDIA_TYPES, Compression, LayerWriter, compressor_id
+from hermetic.image.compress import MEDIA_TYPES, Compression, compressor_id
 from hermetic.image.store import CachedLayer, Store, checkpoint
-from hermetic.image.tarlayer import data, tree_layer_entries, write_layer
+from hermetic.image.tarlayer import data, tree_layer_entries, write_layer_blob
 
 if TYPE_CHECKING:
     from hermetic.image.stage import StagedEnv
@@ -394,13 +394,7 @@ def _write_group(
 
 
 def _write_blob(entries: list[Any], options: ImageOptions, store: Store, name: str) -> CachedLayer:
-    writer = LayerWriter(store.new_blob_path(name), options.compression)
-    try:
-        write_layer(writer, entries)  # type: ignore[arg-type]  # a binary writer
-        blob = writer.finish()
-    except BaseException:
-        writer.abort()
-        raise
+    blob = write_layer_blob(store.new_blob_path(name), options.compression, entries)
     store.adopt(blob.path, blob.digest)
     return CachedLayer(blob.digest, blob.diff_id, blob.size, MEDIA_TYPES[options.compression], {})
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hermetic.errors import HermeticError, UsageError
 from hermetic.image import oci
-from hermetic.image.compress import LayerWriter, decompress_stream
+from hermetic.image.compress import decompress_stream
 from hermetic.image.ocidir import LayoutReader, OciRef, parse_oci_ref, write_layout
 
 WHITEOUT = ".wh."
@@ -32,17 +32,11 @@ def base_from_rootfs(
 ) -> str:
     """Write `rootfs` as a one-layer image `oci:LAYOUT:TAG`; returns that reference."""
     from hermetic.condapkg import tree_entries
-    from hermetic.image.tarlayer import write_layer
+    from hermetic.image.tarlayer import write_layer_blob
 
     layout.mkdir(parents=True, exist_ok=True)
     entries = tree_entries(rootfs, skip=skip)
-    writer = LayerWriter(layout / f".base-{tag}.layer", "gzip")
-    try:
-        write_layer(writer, entries)  # type: ignore[arg-type]  # a binary writer
-        blob = writer.finish()
-    except BaseException:
-        writer.abort()
-        raise
+    blob = write_layer_blob(layout / f".base-{tag}.layer", "gzip", entries)
     config = {
         **platform.to_json(),
         "config": {"Env": list(env)},

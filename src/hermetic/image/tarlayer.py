@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from hermetic.condapkg import TarEntry, write_tar
+from hermetic.image.compress import Blob, Compression, LayerWriter
 
 #: mtime of every entry: a layer must not depend on when or where it was built
 MTIME = 0
@@ -48,6 +49,17 @@ def tree_layer_entries(root: Path, dest: str, rel_paths: Iterable[str]) -> list[
 def write_layer(out: BinaryIO, entries: Iterable[TarEntry]) -> int:
     """The uncompressed tar of `entries` into `out` (compression happens in `out`)."""
     return write_tar(entries, out, mtime=MTIME, compression="none")
+
+
+def write_layer_blob(dest: Path, compression: Compression, entries: Iterable[TarEntry]) -> Blob:
+    """`entries` as a compressed layer blob at `dest`; nothing is left there on failure."""
+    writer = LayerWriter(dest, compression)
+    try:
+        write_layer(writer, entries)  # type: ignore[arg-type]  # a binary writer
+        return writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def data(name: str, content: bytes, executable: bool = False) -> TarEntry:
