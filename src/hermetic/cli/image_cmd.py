@@ -10,6 +10,7 @@ import click
 from hermetic.cli.options import manifest_option
 from hermetic.image.dockerfile import write_dockerfile
 from hermetic.image.inspect import inspect_image, render_text
+from hermetic.manifest.image import ImageSettings
 from hermetic.project.image import BuildRequest, build
 
 
@@ -114,21 +115,23 @@ def build_cmd(
         BuildRequest(
             manifest=manifest,
             environment=environment,
-            platforms=_split(platforms),
-            base=base,
-            tag=tag,
+            settings=ImageSettings(
+                platforms=_split(platforms),
+                base=base,
+                tag=tag,
+                compression=compression,
+                prefix=prefix,
+                app=app,
+                workdir=workdir,
+                cmd=_argv(cmd),
+                entrypoint=_argv(entrypoint),
+                user=user,
+                env=_pairs(env_vars, "--env"),
+                labels=_pairs(labels, "--label"),
+                ports=ports,
+            ),
             output=output,
             push=push,
-            compression=compression,
-            prefix=prefix,
-            app=app or None,
-            workdir=workdir,
-            cmd=_argv(cmd),
-            entrypoint=_argv(entrypoint),
-            user=user,
-            env=_pairs(env_vars, "--env"),
-            labels=_pairs(labels, "--label"),
-            ports=ports,
             insecure=insecure,
             sbom=sbom,
             frozen=frozen,

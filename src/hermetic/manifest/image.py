@@ -45,6 +45,25 @@ class ImageSettings:
     compression: str | None = None
     platforms: tuple[str, ...] = ()
 
+    def over(self, manifest: ImageSettings) -> ImageSettings:
+        """These settings (the command line's) over the manifest's: a value given here wins;
+        env and labels add to the manifest's (a later pair of the same key wins)."""
+        return ImageSettings(
+            base=self.base or manifest.base,
+            prefix=self.prefix or manifest.prefix,
+            app=self.app or manifest.app,
+            workdir=self.workdir or manifest.workdir,
+            cmd=self.cmd if self.cmd is not None else manifest.cmd,
+            entrypoint=self.entrypoint if self.entrypoint is not None else manifest.entrypoint,
+            user=self.user or manifest.user,
+            env=(*manifest.env, *self.env),
+            labels=(*manifest.labels, *self.labels),
+            ports=self.ports or manifest.ports,
+            tag=self.tag or manifest.tag,
+            compression=self.compression or manifest.compression,
+            platforms=self.platforms or manifest.platforms,
+        )
+
 
 def read_image_settings(manifest: Path) -> ImageSettings:
     """The image table of `manifest` (an empty one for environment.yml or no table)."""

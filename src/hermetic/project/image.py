@@ -25,6 +25,7 @@ from hermetic.image.ocidir import OciRef, parse_oci_ref, write_docker_archive, w
 from hermetic.image.push import PushResult, fallback_tag, sbom_manifest
 from hermetic.image.store import Store
 from hermetic.lock.read import Lock
+from hermetic.manifest.image import ImageSettings, read_image_settings
 from hermetic.project.project import Project
 
 Reporter = Callable[[str], None]
@@ -32,23 +33,13 @@ Reporter = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BuildRequest:
+    """What `hermetic image build` was asked; `settings` (the flags) win over the manifest's."""
+
     manifest: Path | None = None
     environment: str = "default"
-    platforms: tuple[str, ...] = ()
-    base: str | None = None
-    tag: str | None = None
+    settings: ImageSettings = field(default_factory=ImageSettings)
     output: str | None = None
     push: bool = False
-    compression: str | None = None
-    prefix: str | None = None
-    app: tuple[str, ...] | None = None
-    workdir: str | None = None
-    cmd: tuple[str, ...] | None = None
-    entrypoint: tuple[str, ...] | None = None
-    user: str | None = None
-    env: tuple[tuple[str, str], ...] = ()
-    labels: tuple[tuple[str, str], ...] = ()
-    ports: tuple[str, ...] = ()
     insecure: tuple[str, ...] = ()
     sbom: Path | None = None
     frozen: bool = False
@@ -73,11 +64,10 @@ def build(
     req: BuildRequest, reporter: Reporter | None = None, project: Project | None = None
 ) -> BuildOutcome:
     from hermetic.condapkg import default_mtime
-    from hermetic.manifest.image import read_image_settings
 
     say = reporter or (lambda _m: None)
     project = project or Project.open(req.manifest)
-    settings = read_image_settings(project.manifest_path)
+    settings = req.settings.over(read_image_settings(project.manifest_path))
     spec = project.spec
     if not req.frozen:
         from hermetic.project.lock import check
@@ -92,7 +82,7 @@ def build(
             )
     lock = project.lock
     lock.require_environment(req.environment)
-    platforms = req.platforms or settings.platforms or _default_platforms(lock, req.environment)
+    platforms = settings.platforms or _default_platforms(lock, req.environment)
     sysreq = lock.system_requirements(req.environment)
     env_decl = spec.environment(req.environment)
     inputs = []
@@ -108,20 +98,20 @@ def build(
         )
     lock_hash = hashlib.sha256(lock.text.encode()).hexdigest()
     source, revision = _git(project.root)
-    tag = req.tag or settings.tag
+    tag = settings.tag
     options = ImageOptions(
-        base=req.base or settings.base or DEFAULT_BASE,
-        prefix=req.prefix or settings.prefix or "/opt/env",
+        base=settings.base or DEFAULT_BASE,
+        prefix=settings.prefix or "/opt/env",
         app_root=project.root,
-        app=req.app if req.app is not None else settings.app,
-        workdir=req.workdir or settings.workdir or "/app",
-        cmd=req.cmd if req.cmd is not None else settings.cmd,
-        entrypoint=req.entrypoint if req.entrypoint is not None else settings.entrypoint,
-        user=req.user or settings.user or "65532:65532",
-        env=(*settings.env, *req.env),
-        labels=(*settings.labels, *req.labels),
-        ports=req.ports or settings.ports,
-        compression=check_compression(req.compression or settings.compression or "gzip"),
+        app=settings.app,
+        workdir=settings.workdir or "/app",
+        cmd=settings.cmd,
+        entrypoint=settings.entrypoint,
+        user=settings.user or "65532:65532",
+        env=settings.env,
+        labels=settings.labels,
+        ports=settings.ports,
+        compression=check_compression(settings.compression or "gzip"),
         created_epoch=default_mtime(),
         source=source,
         revision=revision,
@@ -311,7 +301,13 @@ def tour_step(directory: Path, manifest: Path, prefix: Path) -> tuple[tuple[str,
     work = directory / "image"
     base = local_base(work / "base", [prefix / "bin" / "python"], prefix)
     out = f"oci:{work / 'oci'}:tour"
-    result = build(BuildRequest(manifest=manifest, base=base, output=out, platforms=("linux-64",)))
+    result = build(
+        BuildRequest(
+            manifest=manifest,
+            settings=ImageSettings(base=base, platforms=("linux-64",)),
+            output=out,
+        )
+    )
     image = result.image
     one = image.images[0]
     ours = [layer for layer in one.layers if not layer.from_base]
