@@ -16,9 +16,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import timed_call
 from hermetic.doctor import DoctorOptions, run_doctor
 from hermetic.doctor.envscan import scan_env
 
@@ -75,12 +76,6 @@ def build_env(root: Path, n_files: int) -> tuple[Path, list[Path]]:
     return env, files
 
 
-def timed(fn) -> float:  # type: ignore[no-untyped-def]
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=2000)
@@ -97,13 +92,13 @@ def main() -> None:
         prefix=env, cache=cache, driver="550.54.14", gpu="sm_80", ld_library_path=()
     )
 
-    cold = timed(lambda: run_doctor(opts))
-    warm_runs = [timed(lambda: run_doctor(opts)) for _ in range(3)]
+    cold = timed_call(lambda: run_doctor(opts))
+    warm_runs = [timed_call(lambda: run_doctor(opts)) for _ in range(3)]
     warm = min(warm_runs)
     report = run_doctor(opts)
 
     env_vars = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
-    ldd = timed(
+    ldd = timed_call(
         lambda: [subprocess.run(["ldd", str(f)], capture_output=True, env=env_vars) for f in files]
     )
     print(f"ELF files: {report.stats.elf_files}  dependencies resolved: {report.stats.edges}")
@@ -119,13 +114,13 @@ def main() -> None:
 def real_env(prefix: Path) -> None:
     cache = Path(tempfile.mkdtemp(prefix="hermetic-bench-cache-")) / "doctor-cache.json"
     opts = DoctorOptions(prefix=prefix, cache=cache, environ={}, ld_library_path=())
-    cold = timed(lambda: run_doctor(opts))
-    warm_runs = [timed(lambda: run_doctor(opts)) for _ in range(3)]
+    cold = timed_call(lambda: run_doctor(opts))
+    warm_runs = [timed_call(lambda: run_doctor(opts)) for _ in range(3)]
     report = run_doctor(opts)
     hermetic = Path(sys.executable).with_name("hermetic")
     env = {**os.environ, "HERMETIC_CACHE_DIR": str(cache.parent)}
     cli = [
-        timed(
+        timed_call(
             lambda: subprocess.run(
                 [hermetic, "doctor", "--prefix", str(prefix), "--json"],
                 capture_output=True,
@@ -136,7 +131,7 @@ def real_env(prefix: Path) -> None:
     ]
     files = scan_env(str(prefix)).elf
     env_vars = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
-    ldd = timed(
+    ldd = timed_call(
         lambda: [subprocess.run(["ldd", f], capture_output=True, env=env_vars) for f in files]
     )
     size = sum(f.stat().st_size for f in prefix.rglob("*") if f.is_file() and not f.is_symlink())

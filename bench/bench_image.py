@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _common import HERMETIC, locked_project
 from bench_pack import specs  # the same generated env as the pack benchmark
-from hermetic.condapkg import build_channel
 
 
 def timed(cmd: list[str] | str, **kw: object) -> tuple[float, str]:
@@ -45,6 +45,15 @@ def timed(cmd: list[str] | str, **kw: object) -> tuple[float, str]:
         **kw,  # type: ignore[call-overload]
     )
     return time.perf_counter() - start, proc.stdout
+
+
+def build_argv(compression: str, out: Path) -> list[str]:
+    """`hermetic image build` of the project's env and app.py on scratch, as JSON."""
+    return [
+        *HERMETIC,
+        *("image", "build", "--json", "--base", "scratch", "--app", "app.py"),
+        *("--compression", compression, "-o", f"oci:{out}"),
+    ]
 
 
 def main() -> None:
@@ -67,19 +76,10 @@ def du(path: Path) -> int:
 def run(work: Path, args: argparse.Namespace) -> None:
     cache = work / "cache"
     env = dict(os.environ, HERMETIC_CACHE_DIR=str(cache), NO_COLOR="1", SOURCE_DATE_EPOCH="0")
-    hermetic = [sys.executable, "-m", "hermetic"]
-    t = time.perf_counter()
+    hermetic = list(HERMETIC)
     pkgs = specs(int(args.gib * (1 << 30)))
-    build_channel(work / "channel", pkgs)
-    print(f"built {len(pkgs)} packages in {time.perf_counter() - t:.1f}s")
-    proj = work / "proj"
-    proj.mkdir()
-    deps = "".join(f'{p.name} = "*"\n' for p in pkgs)
-    (proj / "hermetic.toml").write_text(
-        f'channels = ["{work / "channel"}"]\nplatforms = ["linux-64"]\n[dependencies]\n{deps}'
-    )
+    proj = locked_project(work, pkgs, env)
     (proj / "app.py").write_text("print('v1')\n")
-    subprocess.run([*hermetic, "lock"], cwd=proj, env=env, check=True, capture_output=True)
     subprocess.run([*hermetic, "install"], cwd=proj, env=env, check=True, capture_output=True)
     prefix = proj / ".hermetic" / "envs" / "default"
     size = du(prefix)
@@ -93,24 +93,7 @@ def run(work: Path, args: argparse.Namespace) -> None:
         for _ in range(args.repeat):
             shutil.rmtree(cache / "image", ignore_errors=True)
             shutil.rmtree(out, ignore_errors=True)
-            secs, stdout = timed(
-                [
-                    *hermetic,
-                    "image",
-                    "build",
-                    "--json",
-                    "--base",
-                    "scratch",
-                    "--app",
-                    "app.py",
-                    "--compression",
-                    compression,
-                    "-o",
-                    f"oci:{out}",
-                ],
-                cwd=proj,
-                env=env,
-            )
+            secs, stdout = timed(build_argv(compression, out), cwd=proj, env=env)
             result = json.loads(stdout)
             ours.append(secs)
             inner.append(result["seconds"])
@@ -130,24 +113,7 @@ def run(work: Path, args: argparse.Namespace) -> None:
     warm, warm_inner, app_cost = [], [], []
     for i in range(args.repeat):
         (proj / "app.py").write_text(f"print('v{i + 2}')\n")
-        secs, stdout = timed(
-            [
-                *hermetic,
-                "image",
-                "build",
-                "--json",
-                "--base",
-                "scratch",
-                "--app",
-                "app.py",
-                "--compression",
-                "zstd",
-                "-o",
-                f"oci:{out}",
-            ],
-            cwd=proj,
-            env=env,
-        )
+        secs, stdout = timed(build_argv("zstd", out), cwd=proj, env=env)
         result = json.loads(stdout)
         rebuilt = [x["name"] for x in result["platforms"][0]["layers"] if not x["reused"]]
         assert rebuilt == ["app"], rebuilt

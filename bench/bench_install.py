@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import timed_call
 from hermetic.condapkg import PackageSpec, build_channel
 from hermetic.condapkg.python import python_abi_package, python_package
 from hermetic.tour.channel import build_channel as build_tour_channel
@@ -60,12 +62,6 @@ def many_packages(n: int) -> list[PackageSpec]:
     return specs
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def process_time(args: list[str], cwd: Path, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -83,14 +79,14 @@ def compare(root: Path, cache: Path, repeat: int, label: str) -> None:
 
     lock_path = root / "hermetic.lock"
     records = load_lock(lock_path).conda_records("default", "linux-64")
-    cold = timed(
+    cold = timed_call(
         lambda: install_environment(lock_path, root, "default", prefix=root / "cold", cache=cache)
     )
     ours, bare = [], []
     for i in range(repeat):
         b = root / f"bare{i}"
         bare.append(
-            timed(
+            timed_call(
                 lambda b=b: asyncio.run(
                     install(
                         records, target_prefix=str(b), cache_dir=str(cache), show_progress=False
@@ -100,7 +96,7 @@ def compare(root: Path, cache: Path, repeat: int, label: str) -> None:
         )
         o = root / f"ours{i}"
         ours.append(
-            timed(
+            timed_call(
                 lambda o=o: install_environment(lock_path, root, "default", prefix=o, cache=cache)
             )
         )

@@ -24,11 +24,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import timed_call
 from hermetic.manifest.model import PypiOptions
 from hermetic.resolve.pypi import PypiRequest, resolve_all, uv_bin, uv_platform
 
@@ -65,12 +65,6 @@ def wheelhouse(dest: Path, n: int = 60) -> list[str]:
     return ["pkg-0", "pkg-1"]
 
 
-def timed(fn: Callable[[], object]) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
 def uv_compile(reqs: list[str], platform: str, opts: PypiOptions, work: Path) -> None:
     src = work / "req.in"
     src.write_text("\n".join(reqs) + "\n")
@@ -104,8 +98,8 @@ def one_environment(name: str, reqs: list[str], opts: PypiOptions, work: Path, r
     uv_compile(reqs, "linux-64", opts, work)
     h, u = [], []
     for _ in range(repeat):
-        h.append(timed(lambda: resolve_all([req])))
-        u.append(timed(lambda: uv_compile(reqs, "linux-64", opts, work)))
+        h.append(timed_call(lambda: resolve_all([req])))
+        u.append(timed_call(lambda: uv_compile(reqs, "linux-64", opts, work)))
     hm, um = statistics.median(h), statistics.median(u)
     n = len(resolve_all([req])[0])
     print(f"{name:34} {n:4d} pkgs  hermetic {hm:6.3f}s  uv {um:6.3f}s  ratio {hm / um:5.2f}")
@@ -121,12 +115,14 @@ def workspace(opts: PypiOptions, roots: list[str], work: Path, repeat: int) -> N
     resolve_all(reqs)
     h, every, floor = [], [], []
     for _ in range(repeat):
-        h.append(timed(lambda: resolve_all(reqs)))
+        h.append(timed_call(lambda: resolve_all(reqs)))
         every.append(
-            timed(lambda: [uv_compile(list(r.requirements), r.platform, opts, work) for r in reqs])
+            timed_call(
+                lambda: [uv_compile(list(r.requirements), r.platform, opts, work) for r in reqs]
+            )
         )
         floor.append(
-            timed(lambda: [uv_compile(list(rq), p, opts, work) for rq, p in sorted(distinct)])
+            timed_call(lambda: [uv_compile(list(rq), p, opts, work) for rq, p in sorted(distinct)])
         )
     hm, em, fm = (statistics.median(x) for x in (h, every, floor))
     print(

@@ -28,11 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import HERMETIC, locked_project
 from hermetic.condapkg import (
     LONG_PREFIX_PLACEHOLDER,
     PREFIX_PLACEHOLDER,
     PackageSpec,
-    build_channel,
 )
 
 HEX16 = bytes.maketrans(bytes(range(256)), bytes(b"0123456789abcdef"[i % 16] for i in range(256)))
@@ -104,18 +105,9 @@ def main() -> None:
 
 def run(work: Path, args: argparse.Namespace) -> None:
     env = dict(os.environ, HERMETIC_CACHE_DIR=str(work / "cache"), NO_COLOR="1")
-    hermetic = [sys.executable, "-m", "hermetic"]
-    t = time.perf_counter()
+    hermetic = list(HERMETIC)
     pkgs = specs(int(args.gib * (1 << 30)))
-    build_channel(work / "channel", pkgs)
-    print(f"built {len(pkgs)} packages in {time.perf_counter() - t:.1f}s")
-    proj = work / "proj"
-    proj.mkdir()
-    deps = "".join(f'{p.name} = "*"\n' for p in pkgs)
-    (proj / "hermetic.toml").write_text(
-        f'channels = ["{work / "channel"}"]\nplatforms = ["linux-64"]\n[dependencies]\n{deps}'
-    )
-    subprocess.run([*hermetic, "lock"], cwd=proj, env=env, check=True, capture_output=True)
+    proj = locked_project(work, pkgs, env)
     subprocess.run([*hermetic, "install"], cwd=proj, env=env, check=True, capture_output=True)
     prefix = proj / ".hermetic" / "envs" / "default"
     size = sum(f.stat().st_size for f in prefix.rglob("*") if f.is_file() and not f.is_symlink())
