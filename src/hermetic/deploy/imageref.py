@@ -8,6 +8,8 @@ When the registry cannot be reached the reference is refused with a clear messag
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hermetic.errors import HermeticError, UsageError
 from hermetic.image.registry import (
     DOCKER_HUB,
@@ -26,13 +28,7 @@ class UnpinnedImageError(HermeticError):
 
 def shown(ref: Reference) -> str:
     """The reference as people and kubelets write it (`docker.io/…` for Docker Hub)."""
-    registry = "docker.io" if ref.registry == DOCKER_HUB else ref.registry
-    out = f"{registry}/{ref.repository}"
-    if ref.tag:
-        out += f":{ref.tag}"
-    if ref.digest:
-        out += f"@{ref.digest}"
-    return out
+    return str(replace(ref, registry="docker.io") if ref.registry == DOCKER_HUB else ref)
 
 
 def pin_image(text: str, *, insecure: tuple[str, ...] = ()) -> str:
