@@ -96,6 +96,26 @@ def check_relative(package: str, path: object, what: str = "path") -> str:
     return path
 
 
+def check_wheel_member(wheel: str, name: str) -> str:
+    """`name`, a wheel's member or where one is written, when it stays inside, else refuse.
+
+    A backslash is refused too: a zip written on Windows would lay `a\\b` as one odd name."""
+    if isinstance(name, str) and "\\" in name:
+        raise UnsafePackageError(wheel, "a wheel member with a backslash", name)
+    return check_relative(wheel, name, "wheel member")
+
+
+def check_wheel(wheel: Path) -> tuple[str, ...]:
+    """The member names of a wheel, every one checked, before anything of it is laid out."""
+    wheel = Path(wheel)
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = [i.filename.rstrip("/") for i in zf.infolist()]
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise UnsafePackageError(wheel.name, f"not a readable wheel ({exc})") from None
+    return tuple(check_wheel_member(wheel.name, n) for n in names)
+
+
 # ---------------------------------------------------------------------------------------------
 # reading a package: from its archive (never extracted) or from an extracted directory
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from clirun import assert_clean_error, hermetic
-from security.hostile import HostilePackage, hostile_channel
+from fixtures.hostile import HostilePackage, hostile_channel
 
 UP5 = "../../../../.."  # from a cache entry or the env prefix to the fake HOME
 UP6 = "../../../../../.."  # from a directory inside the env prefix to the fake HOME

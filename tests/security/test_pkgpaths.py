@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.hostile import HostilePackage, write_hostile
 from hermetic.env.verify import prepare_cache
 from hermetic.errors import UsageError
 from hermetic.pkgpaths import (
@@ -18,7 +19,6 @@ from hermetic.pkgpaths import (
     read_archive,
     read_extracted,
 )
-from security.hostile import HostilePackage, write_hostile
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,14 +36,13 @@ from hermetic.env.marker import (
     remove_marker,
     write_marker,
 )
-from hermetic.env.stage import stage_packages
-from hermetic.env.verify import Refetched, prepare_cache, stamp_entries
+from hermetic.env.stage import fetch_and_check, site_packages_of
+from hermetic.env.verify import Refetched, stamp_entries
 from hermetic.errors import HermeticError, UsageError
 from hermetic.fs import atomic_write_text
 from hermetic.layout import ACTIVATION_SCRIPT, env_prefix
 from hermetic.lock.read import Lock, load_lock
 from hermetic.mirrors import Mirrors
-from hermetic.pkgpaths import check_packages
 from hermetic.platform import current_platform
 from hermetic.settings import current as current_settings
 
@@ -167,12 +166,15 @@ def install_environment(
             # everything is fetched, hashed and checked before the environment is touched:
             # a refused package leaves the working environment and its marker as they were
             say(f"verifying {len(to_link)} package(s) in the cache {cache}")
-            plan = prepare_cache(to_link, cache)
-            refetched, to_fetch = plan.refetched, plan.to_fetch
-            staged = stage_packages(
-                to_link, cache, set(plan.intact), warn=say, client=mirrors.client()
+            plan, _ = fetch_and_check(
+                to_link,
+                cache,
+                prefix,
+                site_packages=site_packages_of(records),
+                warn=say,
+                client=mirrors.client(),
             )
-            check_packages(prefix, staged.layouts, site_packages=_site_packages(records))
+            refetched, to_fetch = plan.refetched, plan.to_fetch
         pypi_needed = bool(packages) and (
             repairing or bool(removals) or not pypi_env.up_to_date(prefix, packages)
         )
@@ -248,15 +250,6 @@ def _nothing(environment: str, platform: str, prefix: Path, start: float) -> Ins
         repaired=False,
         seconds=time.monotonic() - start,
     )
-
-
-def _site_packages(records: Sequence[RepoDataRecord]) -> str | None:
-    """Where `noarch: python` packages go: `lib/pythonX.Y/site-packages` of the locked python."""
-    for r in records:
-        if r.name.normalized == "python":
-            major_minor = ".".join(str(r.version).split(".")[:2])
-            return f"lib/python{major_minor}/site-packages"
-    return None
 
 
 def _label(r: RepoDataRecord | PrefixRecord) -> str:

@@ -123,20 +123,24 @@ def preflight(packages: Sequence[PypiArtifact]) -> None:
         url = p.requirement_url
         if not url.startswith("file://"):
             continue
-        path = Path(unquote(urlsplit(url).path))
-        try:
-            actual = sha256_file(path)
-        except OSError as exc:
-            raise LockError(
-                f"PyPI package {p.name} {p.version}: cannot read {path} ({exc.strerror})",
-                hint="was the wheelhouse moved? restore it, or re-lock with `hermetic lock`",
-            ) from None
-        if actual != p.sha256:
-            raise LockError(
-                f"{path} does not match the lock: sha256 {actual}, the lock has {p.sha256}",
-                hint="the artifact or the lock was changed; restore it, or re-lock on purpose "
-                f"with `hermetic lock --update {p.name}`",
-            )
+        check_artifact(Path(unquote(urlsplit(url).path)), p)
+
+
+def check_artifact(path: Path, package: PypiArtifact) -> None:
+    """Refuse a local artifact (wheel, sdist) whose bytes are not the lock's sha256."""
+    try:
+        actual = sha256_file(path)
+    except OSError as exc:
+        raise LockError(
+            f"PyPI package {package.name} {package.version}: cannot read {path} ({exc.strerror})",
+            hint="was the wheelhouse moved? restore it, or re-lock with `hermetic lock`",
+        ) from None
+    if actual != package.sha256:
+        raise LockError(
+            f"{path} does not match the lock: sha256 {actual}, the lock has {package.sha256}",
+            hint="the artifact or the lock was changed; restore it, or re-lock on purpose "
+            f"with `hermetic lock --update {package.name}`",
+        )
 
 
 def up_to_date(prefix: Path, packages: Sequence[PypiArtifact]) -> bool:

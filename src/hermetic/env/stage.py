@@ -16,6 +16,9 @@ for every package an install is about to link that is not already in the cache:
 Packages already in the cache are read back from their extracted `info/`. Then every
 package of the transaction is checked together against the prefix (`check_packages`),
 which covers symlinks that other packages of the same transaction lay.
+
+`fetch_and_check` is that whole sequence, the one way every command that lays packages
+out (install, image, pack) gets them into the cache: nothing is linked before it returns.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hermetic.env.verify import cache_lock_sha, entry_name, local_path
+from hermetic.env.verify import CachePlan, cache_lock_sha, entry_name, local_path, prepare_cache
 from hermetic.errors import HermeticError, LockError
-from hermetic.pkgpaths import PackageLayout, read_archive, read_extracted
+from hermetic.pkgpaths import PackageLayout, check_packages, read_archive, read_extracted
 
 #: rattler's `<entry>.lock`: a big-endian u64 revision, then the archive's sha256
 _LOCK_REVISION = (1).to_bytes(8, "big")
@@ -41,6 +44,37 @@ _LOCK_REVISION = (1).to_bytes(8, "big")
 class Staged:
     layouts: tuple[PackageLayout, ...]
     md5_only: tuple[str, ...]  # packages checked by md5 only (the lock has no sha256)
+
+
+def fetch_and_check(
+    records: Sequence[Any],
+    cache: Path,
+    prefix: Path,
+    *,
+    site_packages: str | None,
+    warn: Callable[[str], None] | None = None,
+    client: Any | None = None,
+) -> tuple[CachePlan, Staged]:
+    """Verify the cache, fetch, hash, check and extract what is missing, then check every
+    package's paths against `prefix`; raises before anything is linked into `prefix`.
+
+    `site_packages` is where `noarch: python` packages go (`site_packages_of` the lock's
+    records: the python may be among the records already installed)."""
+    records = list(records)
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    plan = prepare_cache(records, cache)
+    staged = stage_packages(records, cache, set(plan.intact), warn=warn, client=client)
+    check_packages(prefix, staged.layouts, site_packages=site_packages)
+    return plan, staged
+
+
+def site_packages_of(records: Sequence[Any]) -> str | None:
+    """Where `noarch: python` packages go: `lib/pythonX.Y/site-packages` of the locked python."""
+    for r in records:
+        if r.name.normalized == "python":
+            major_minor = ".".join(str(r.version).split(".")[:2])
+            return f"lib/python{major_minor}/site-packages"
+    return None
 
 
 def stage_packages(

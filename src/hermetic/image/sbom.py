@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hermetic.image.redact import redact_url
+from hermetic.credentials import redact_url
 
 #: part of the SBOM cache key: bump when `render` writes something else for the same inputs
 FORMAT = "1"

@@ -7,7 +7,9 @@ patched (same length, NUL padded, as conda does) for the *final* path, entry poi
 bytecode compilation). Files that need no patching are hardlinks into the package cache, so
 staging a multi-GB env costs little disk and time.
 
-Packages come through the same verified cache as `hermetic install` (`hermetic.env.verify`).
+Packages come through the same fetch, verify and path check as `hermetic install`
+(`hermetic.env.stage.fetch_and_check`): every path of every package is checked against the
+staging directory before rattler links anything into it.
 Machine-specific values rattler writes (`conda-meta/*.json`: the cache path, credentials in
 channel URLs) are normalized so the layers are a function of the lock alone.
 """
@@ -23,11 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hermetic.env.verify import prepare_cache, stamp_entries
+from hermetic.credentials import redact_url
+from hermetic.env.stage import fetch_and_check, site_packages_of
+from hermetic.env.verify import stamp_entries
 from hermetic.errors import HermeticError, LockError
 from hermetic.image.layers import python_xy
-from hermetic.image.pathsafe import check_member, check_symlink
 from hermetic.image.wheels import install_wheel
+from hermetic.pkgpaths import check_relative, check_wheel
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,10 @@ def stage_env(
     from rattler.install import install
 
     stage.mkdir(parents=True)
-    plan = prepare_cache(list(records), cache)
+    # fetched, hashed and path-checked before rattler links a byte into the stage
+    plan, _ = fetch_and_check(records, cache, stage, site_packages=site_packages_of(records))
+    for wheel in wheels:
+        check_wheel(wheel)
     try:
         asyncio.run(
             install(
@@ -80,7 +87,7 @@ def stage_env(
     for meta in sorted((stage / "conda-meta").glob("*.json")):
         name, paths = _normalize_record(meta)
         files[package_key("conda", name)] = (
-            *(_checked(stage, p, prefix, name) for p in paths),
+            *(check_relative(name, p) for p in paths),
             f"conda-meta/{meta.name}",
         )
     if wheels:
@@ -95,18 +102,10 @@ def stage_env(
         for wheel in wheels:
             installed = install_wheel(wheel, stage, xy, prefix)
             key = package_key("pypi", str(canonicalize_name(installed.name)))
-            files[key] = tuple(_checked(stage, p, prefix, wheel.name) for p in installed.files)
+            files[key] = tuple(check_relative(wheel.name, p) for p in installed.files)
     owned = {p for paths in files.values() for p in paths}
     shared = tuple(sorted(rel for rel in _walk_files(stage) if rel not in owned))
     return StagedEnv(stage, prefix, files, shared)
-
-
-def _checked(stage: Path, rel: str, prefix: str, where: str) -> str:
-    check_member(rel, where)
-    path = stage / rel
-    if path.is_symlink():
-        check_symlink(rel, os.readlink(path), prefix, where)
-    return rel
 
 
 def _walk_files(root: Path) -> list[str]:
@@ -124,8 +123,6 @@ def _walk_files(root: Path) -> list[str]:
 
 def _normalize_record(meta: Path) -> tuple[str, list[str]]:
     """Drop the machine-specific keys rattler writes; keep the record valid for conda/rattler."""
-    from hermetic.image.redact import redact_url
-
     doc = json.loads(meta.read_text())
     doc.pop("extracted_package_dir", None)
     doc["link"] = {"source": "", "type": (doc.get("link") or {}).get("type", 1)}

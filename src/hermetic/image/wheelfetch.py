@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from hermetic.credentials import redact_url
 from hermetic.errors import HermeticError, LockError
 from hermetic.fs import sha256_file
-from hermetic.image.redact import redact_url
 
 
 def wheel_file(pkg: Any, cache: Path) -> Path:  # pkg: a locked PyPI package

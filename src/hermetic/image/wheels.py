@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hermetic.errors import LockError
-from hermetic.image.pathsafe import check_member
+from hermetic.pkgpaths import check_wheel_member
 
 #: what the installer writes into the INSTALLER file (pip/uv leave hermetic's alone)
 INSTALLER = "hermetic"
@@ -63,7 +63,7 @@ def install_wheel(
         meta = _metadata(zf, dist_info, where)
         python = f"{final_prefix}/bin/python"
         for info in names:
-            check_member(info.filename, where)
+            check_wheel_member(where, info.filename)
             target = _target(info.filename, data_dir, site, python_xy, meta[0])
             if target is None:
                 continue
@@ -79,7 +79,7 @@ def install_wheel(
             written[target] = data
         for script, body in _entry_points(zf, dist_info, python).items():
             target = f"bin/{script}"
-            check_member(target, where)
+            check_wheel_member(where, target)
             _write(stage / target, body, True)
             written[target] = body
     installer = INSTALLER.encode() + b"\n"

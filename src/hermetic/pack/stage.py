@@ -1,14 +1,15 @@
 """The locked artifacts of one environment × platform, fetched and verified.
 
-Conda packages take the path `hermetic install` takes: the cache entries are checked by
-`hermetic.env.verify.prepare_cache` (a local archive against the lock's sha256, an extracted
-entry against its paths.json), then rattler links the records into a throwaway staging
+Conda packages take the path `hermetic install` takes (`hermetic.env.stage.fetch_and_check`):
+every archive is hashed against the lock and every path of every package checked against the
+staging prefix before anything is linked, then rattler links the records into that throwaway
 prefix, for the target platform, without running link scripts. The staging prefix is where
 rattler's own layout (noarch python paths, entry points, conda-meta) is read from; the
 archive never takes a byte from it that depends on its path (see `layout.py`).
 
 PyPI wheels are fetched into `<cache>/wheels/<sha256>/` (local files are read in place) and
-checked against the lock's sha256; nothing of theirs runs.
+checked against the lock's sha256 (`hermetic.env.pypi.check_artifact`) and their member
+names with `hermetic.pkgpaths.check_wheel`; nothing of theirs runs.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from hermetic.env.verify import entry_name, prepare_cache, stamp_entries
+from hermetic.env.pypi import check_artifact
+from hermetic.env.stage import fetch_and_check, site_packages_of
+from hermetic.env.verify import entry_name, stamp_entries
 from hermetic.errors import HermeticError, LockError
 from hermetic.fs import sha256_file
 from hermetic.lock.model import PypiArtifact
+from hermetic.pkgpaths import check_wheel
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ def staged(
     cache = Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
     wheels = tuple(fetch_wheel(p, cache) for p in pypi)
+    for wheel in wheels:
+        check_wheel(wheel)
     if pypi and not any(r.name.normalized == "python" for r in records):
         raise LockError(
             "the environment has PyPI packages but no conda python to install them into",
@@ -72,7 +78,8 @@ def staged(
     with tempfile.TemporaryDirectory(prefix="hermetic-pack-") as tmp:
         prefix = Path(tmp) / "p"
         prefix.mkdir()
-        plan = prepare_cache(records, cache)
+        # hashed and path-checked before rattler links a byte into the staging prefix
+        plan, _ = fetch_and_check(records, cache, prefix, site_packages=site_packages_of(records))
         _link(records, prefix, cache, platform)
         stamp_entries(plan.to_fetch, cache)
         yield StagedEnv(
@@ -122,13 +129,13 @@ def fetch_wheel(package: PypiArtifact, cache: Path) -> Path:
         path = (
             Path(unquote(urlparse(package.url).path)) if "://" in package.url else Path(package.url)
         )
-        _check_sha(path, package)
+        check_artifact(path, package)
         return path
     target = cache / "wheels" / package.sha256 / name
     if target.is_file() and sha256_file(target) == package.sha256:
         return target
     _download(package.url, target)
-    _check_sha(target, package)
+    check_artifact(target, package)
     return target
 
 
@@ -148,19 +155,3 @@ def _download(url: str, target: Path) -> None:
         raise HermeticError(f"cannot download {target.name}: {exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _check_sha(path: Path, package: PypiArtifact) -> None:
-    try:
-        actual = sha256_file(path)
-    except OSError as exc:
-        raise LockError(
-            f"{package.name} {package.version}: cannot read {path} ({exc.strerror})",
-            hint="was the wheelhouse moved? re-create it, or re-lock with `hermetic lock`",
-        ) from None
-    if actual != package.sha256:
-        raise LockError(
-            f"{package.name} {package.version}: {path} does not match the lock "
-            f"(sha256 {actual}, the lock has {package.sha256})",
-            hint="the artifact changed since it was locked; restore it or re-lock on purpose",
-        )

@@ -201,7 +201,7 @@ def _default_platforms(lock: Lock, environment: str) -> tuple[str, ...]:
 
 def _git(root: Path) -> tuple[str | None, str | None]:
     """The repository URL (credentials removed) and commit of the project, when it has one."""
-    from hermetic.image.redact import redact_url
+    from hermetic.credentials import redact_url
 
     def run(*args: str) -> str | None:
         try:
