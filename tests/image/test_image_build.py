@@ -223,7 +223,9 @@ def test_dockerfile_passes_hadolint(project, image_cache, tmp_path):
     assert proc2.stdout == ""
 
 
-def test_a_package_with_a_symlink_out_of_the_prefix_is_refused(tmp_path, image_cache):
+def test_a_symlink_out_of_the_prefix_that_nothing_goes_through_is_kept(tmp_path, image_cache):
+    # the one rule of hermetic.pkgpaths, as for install: a symlink may point anywhere, nothing
+    # may be written through one that leads out (tests/security/test_hostile_layouts.py)
     from hermetic.condapkg import PackageSpec, build_channel
     from projects import write_project
 
@@ -241,10 +243,9 @@ def test_a_package_with_a_symlink_out_of_the_prefix_is_refused(tmp_path, image_c
     )
     root = write_project(tmp_path / "p", channel, None, deps='sneaky = "*"', pypi="")
     h("lock", cwd=root, cache=image_cache)
-    proc = build(root, image_cache, "--base", "scratch", "-o", f"oci:{tmp_path / 'out'}", check=1)
-    assert_clean_error(proc)
-    assert "sneaky" in proc.stderr and "outside" in proc.stderr
-    assert not (tmp_path / "out" / "index.json").exists()
+    build(root, image_cache, "--base", "scratch", "-o", f"oci:{tmp_path / 'out'}")
+    assert (tmp_path / "out" / "index.json").exists()
+    assert not (tmp_path / "etc").exists()
 
 
 def test_an_interrupted_build_leaves_the_old_image_and_the_rerun_continues(

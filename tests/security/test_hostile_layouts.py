@@ -40,6 +40,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         HostilePackage(
             "abs-escape", members={"share/y": b"/usr/bin:stuff\n"}, paths=[_text_entry(str(victim))]
         ),
+        # a symlink out of the prefix, and a file of the same package through it
+        HostilePackage(
+            "through-link",
+            members={"share/esc": ("symlink", "../../../.."), "share/esc/escaped.txt": b"x\n"},
+        ),
     ]
     return hostile_channel(base / "channel", packages), victim
 
@@ -55,7 +60,11 @@ def _tree(top: Path, skip: set[Path]) -> dict[str, tuple[object, ...]]:
     return out
 
 
-CASES = [("dotdot-escape", f"{UP4}/escaped.txt"), ("abs-escape", "abs-victim")]
+CASES = [
+    ("dotdot-escape", f"{UP4}/escaped.txt"),
+    ("abs-escape", "abs-victim"),
+    ("through-link", "share/esc/escaped.txt"),
+]
 
 
 @pytest.mark.parametrize(("package", "offending"), CASES)
