@@ -10,20 +10,10 @@ from pathlib import Path
 import pytest
 
 from clirun import assert_clean_error
-from fixtures.hostile import HostilePackage, hostile_channel
+from fixtures.hostile import HostilePackage, hostile_channel, text_entry
 from projects import h
 
 UP4 = "../../../.."
-
-
-def _text_entry(path: str) -> dict[str, object]:
-    return {
-        "_path": path,
-        "path_type": "hardlink",
-        "prefix_placeholder": "/usr/bin",
-        "file_mode": "text",
-        "size_in_bytes": 15,
-    }
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +25,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         HostilePackage(
             "dotdot-escape",
             members={"share/x": b"/usr/bin:stuff\n"},
-            paths=[_text_entry(f"{UP4}/escaped.txt")],
+            paths=[text_entry(f"{UP4}/escaped.txt")],
         ),
         HostilePackage(
-            "abs-escape", members={"share/y": b"/usr/bin:stuff\n"}, paths=[_text_entry(str(victim))]
+            "abs-escape", members={"share/y": b"/usr/bin:stuff\n"}, paths=[text_entry(str(victim))]
         ),
         # a symlink out of the prefix, and a file of the same package through it
         HostilePackage(

@@ -19,21 +19,11 @@ from pathlib import Path
 import pytest
 
 from clirun import assert_clean_error, hermetic
-from fixtures.hostile import HostilePackage, hostile_channel
+from fixtures.hostile import HostilePackage, hostile_channel, text_entry
 
 UP5 = "../../../../.."  # from a cache entry or the env prefix to the fake HOME
 UP6 = "../../../../../.."  # from a directory inside the env prefix to the fake HOME
 PROFILE = b"PATH=/usr/bin:/bin\n"
-
-
-def _text_entry(path: str, size: int = 15) -> dict[str, object]:
-    return {
-        "_path": path,
-        "path_type": "hardlink",
-        "prefix_placeholder": "/usr/bin",
-        "file_mode": "text",
-        "size_in_bytes": size,
-    }
 
 
 HOSTILE = [
@@ -41,10 +31,10 @@ HOSTILE = [
     HostilePackage(
         "rewrite-profile",
         members={"share/x": b"/usr/bin:stuff\n"},
-        paths=[_text_entry(f"{UP5}/.profile")],
+        paths=[text_entry(f"{UP5}/.profile")],
     ),
     HostilePackage(
-        "abs-path", members={"share/y": b"x"}, paths=[_text_entry("/tmp/hermetic-abs-victim")]
+        "abs-path", members={"share/y": b"x"}, paths=[text_entry("/tmp/hermetic-abs-victim")]
     ),
     HostilePackage("abs-member", members={"/tmp/hermetic-abs-member": b"x"}),
     HostilePackage("dotdot-member", members={f"{UP5}/.bashrc": b"x"}),
@@ -80,7 +70,7 @@ HOSTILE = [
     HostilePackage(
         "onto-file",
         members={"etc/x": b"/usr/bin:x\n"},
-        paths=[_text_entry("etc/x", 11)],
+        paths=[text_entry("etc/x", 11)],
     ),
     # 300 MiB of zeros in a few hundred KiB (over the 256 MiB floor of the ratio limit)
     HostilePackage("bomb", fmt="conda", members={"share/zeros": ("zeros", 300 << 20)}),

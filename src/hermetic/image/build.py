@@ -263,14 +263,14 @@ def _build_platform(
     staged = False
     if missing:
         # staging imports rattler: only when a layer has to be written
+        from hermetic.env.wheelfetch import fetch_wheel
         from hermetic.image.stage import remove_stage, stage_env
-        from hermetic.image.wheelfetch import wheel_file
 
         say(
             f"{inp.platform}: laying out {len(inp.records) + len(inp.pypi)} package(s) for {options.prefix}"
         )
         cache = _package_cache()
-        wheels = [wheel_file(p, store.root) for p in inp.pypi]
+        wheels = [fetch_wheel(p, store.root) for p in inp.pypi]
         stage_dir = store.tmp / f"stage-{inp.platform}-{os.getpid()}"
         remove_stage(stage_dir)
         try:

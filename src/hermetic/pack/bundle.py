@@ -28,11 +28,11 @@ from urllib.parse import unquote, urlparse
 
 from hermetic.condapkg import index_channel
 from hermetic.env.verify import local_path
+from hermetic.env.wheelfetch import fetch_wheel
 from hermetic.errors import HermeticError, LockError
 from hermetic.fs import atomic_write_text, sha256_file
 from hermetic.layout import LOCK_NAME
 from hermetic.lock.model import PypiArtifact
-from hermetic.pack.stage import fetch_wheel
 
 
 @dataclass(frozen=True)

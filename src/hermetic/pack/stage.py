@@ -8,27 +8,24 @@ rattler's own layout (noarch python paths, entry points, conda-meta) is read fro
 archive never takes a byte from it that depends on its path (see `layout.py`).
 
 PyPI wheels are fetched into `<cache>/wheels/<sha256>/` (local files are read in place) and
-checked against the lock's sha256 (`hermetic.env.pypi.check_artifact`) and their member
+checked against the lock's sha256 (`hermetic.env.wheelfetch.fetch_wheel`) and their member
 names with `hermetic.pkgpaths.check_wheel`; nothing of theirs runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
-from hermetic.env.pypi import check_artifact
 from hermetic.env.stage import fetch_and_check, site_packages_of
 from hermetic.env.verify import entry_name, stamp_entries
+from hermetic.env.wheelfetch import fetch_wheel
 from hermetic.errors import HermeticError, LockError
-from hermetic.fs import sha256_file
 from hermetic.lock.model import PypiArtifact
 from hermetic.pkgpaths import check_wheel
 
@@ -109,49 +106,3 @@ def _link(records: list[Any], prefix: Path, cache: Path, platform: str) -> None:
         )
     except Exception as exc:
         raise HermeticError(f"fetching the locked conda packages failed:\n{exc}") from None
-
-
-def fetch_wheel(package: PypiArtifact, cache: Path) -> Path:
-    """The verified wheel file of `package` (downloaded once into the cache)."""
-    if not package.sha256:
-        raise LockError(
-            f"PyPI package {package.name} {package.version} has no sha256 in the lock",
-            hint="re-create the lock with `hermetic lock`",
-        )
-    name = unquote(urlparse(package.url).path).rsplit("/", 1)[-1]
-    if not name.endswith(".whl"):
-        raise HermeticError(
-            f"PyPI package {package.name} {package.version} is locked as {name}, not a wheel: "
-            "a pack installs without running code, so it needs wheels",
-            hint="ask for a wheel (e.g. `only-binary`), or build one and lock it",
-        )
-    if package.url.startswith("file://") or package.url.startswith("/"):
-        path = (
-            Path(unquote(urlparse(package.url).path)) if "://" in package.url else Path(package.url)
-        )
-        check_artifact(path, package)
-        return path
-    target = cache / "wheels" / package.sha256 / name
-    if target.is_file() and sha256_file(target) == package.sha256:
-        return target
-    _download(package.url, target)
-    check_artifact(target, package)
-    return target
-
-
-def _download(url: str, target: Path) -> None:
-    import httpx
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as resp:
-            resp.raise_for_status()
-            with open(tmp, "wb") as f:
-                for chunk in resp.iter_bytes(1 << 20):
-                    f.write(chunk)
-        os.replace(tmp, target)
-    except httpx.HTTPError as exc:
-        raise HermeticError(f"cannot download {target.name}: {exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
