@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from dataclasses import replace
 from pathlib import Path
 
 from hermetic.condapkg.package import PREFIX_PLACEHOLDER, PackageSpec
@@ -131,15 +132,16 @@ def python_package(
         and sys.platform.startswith("linux")
         and tuple(version_info[:3]) == tuple(sys.version_info[:3])
     )
+    metadata = PackageSpec(
+        "python",
+        version,
+        "h0_0_cpython",
+        subdir=subdir,
+        constrains=(f"python_abi {xy}.* *_{abi}",),
+        license="Python-2.0",
+    )
     if not real:
-        return PackageSpec(
-            "python",
-            version,
-            "h0_0_cpython",
-            subdir=subdir,
-            constrains=(f"python_abi {xy}.* *_{abi}",),
-            license="Python-2.0",
-        )
+        return metadata
     stdlib = _stdlib()
     placeholder_files = tuple(
         f"lib/python{xy}/{p.relative_to(stdlib).as_posix()}" for p in prefix_text_files(stdlib)
@@ -147,13 +149,8 @@ def python_package(
     key_src = "|".join(
         [version, os.path.realpath(sys.executable), sys.base_prefix, _builder_hash()]
     )
-    return PackageSpec(
-        "python",
-        version,
-        "h0_0_cpython",
-        subdir=subdir,
-        constrains=(f"python_abi {xy}.* *_{abi}",),
-        license="Python-2.0",
+    return replace(
+        metadata,
         text_placeholder_files=placeholder_files,
         tree_builder=copy_python_tree,
         cache_key=f"python-{version}-{hashlib.sha256(key_src.encode()).hexdigest()[:16]}",
