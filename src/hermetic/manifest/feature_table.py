@@ -35,24 +35,6 @@ from hermetic.manifest.task_table import read_tasks
 from hermetic.manifest.toml_locator import Key
 from hermetic.manifest.toml_values import Table
 
-TOP_KEYS = (
-    "name",
-    "channels",
-    "platforms",
-    "dependencies",
-    "pypi-dependencies",
-    "pypi-options",
-    "system-requirements",
-    "activation",
-    "target",
-    "tasks",
-    "feature",
-    "environments",
-    "policy",
-    "pypi-mapping",
-    "devcontainer",  # devcontainer.json keys, read by hermetic.deploy.devcontainer
-    "image",  # image build settings, read by manifest/image.py
-)
 FEATURE_KEYS = (
     "channels",
     "platforms",
@@ -63,6 +45,17 @@ FEATURE_KEYS = (
     "activation",
     "target",
     "tasks",
+)
+# The top level is the default feature plus what only the whole manifest has.
+TOP_KEYS = (
+    "name",
+    *FEATURE_KEYS,
+    "feature",
+    "environments",
+    "policy",
+    "pypi-mapping",
+    "devcontainer",  # devcontainer.json keys, read by hermetic.deploy.devcontainer
+    "image",  # image build settings, read by manifest/image.py
 )
 TARGET_KEYS = ("dependencies", "pypi-dependencies", "activation", "tasks")
 PYPI_OPTION_KEYS = ("index-url", "extra-index-urls", "find-links", "no-build", "no-index")
