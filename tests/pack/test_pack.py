@@ -13,8 +13,10 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 from collections.abc import Iterator
@@ -341,3 +343,41 @@ def test_bundle_of_a_local_channel_for_another_platform(
     assert sorted(r.name.normalized for r in records) == ["libtiny", "tinytool"]
     assert all(str(r.url).startswith(moved.as_uri()) for r in records)
     assert (moved / "channel" / "osx-arm64" / "repodata.json").is_file()
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if ".unpacking-" in p.name)
+
+
+def test_failed_relocation_leaves_nothing_that_looks_unpacked(
+    project: tuple[Path, Path], archive: Path, tmp_path: Path
+) -> None:
+    # the relocation script refuses a DEST with a `$` in it: hermetic must clean up after it
+    dest = tmp_path / "price$tag"
+    proc = h("unpack", str(archive), str(dest), cwd=tmp_path, cache=project[1], check=1)
+    assert_clean_error(proc)
+    assert "relocating" in proc.stderr and "nothing was left there" in proc.stderr
+    assert not dest.exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_extraction_failure_leaves_nothing_that_looks_unpacked(
+    project: tuple[Path, Path], archive: Path, tmp_path: Path
+) -> None:
+    # a file-size limit makes `tar` fail half-way through, as a full disk would
+    dest = tmp_path / "env"
+    env = dict(os.environ, HERMETIC_CACHE_DIR=str(project[1]), NO_COLOR="1")
+    proc = subprocess.run(
+        ["prlimit", "--fsize=20000", "--", sys.executable, "-m", "hermetic", "unpack",
+         str(archive), str(dest)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert_clean_error(proc)
+    assert "failed" in proc.stderr and "nothing was left there" in proc.stderr
+    assert not dest.exists()
+    assert _leftovers(tmp_path) == []
+    # an empty DEST the user made stays usable for the next try
+    dest.mkdir()
+    h("unpack", str(archive), str(dest), cwd=tmp_path, cache=project[1])
+    assert (dest / ".hermetic-pack" / "relocated").is_file()

@@ -20,6 +20,7 @@ import posixpath
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -212,7 +213,7 @@ def _check_link(name: str, target: str, archive: Path) -> None:
         )
 
 
-def _extract(archive: Path, dest: Path) -> None:
+def _extract(archive: Path, dest: Path, shown: Path) -> None:
     """Extract the checked archive: decompressed here, written by the system `tar` (fast,
     no ownership kept) when there is one, else by `tarfile` with its data filter."""
     tar = shutil.which("tar")
@@ -232,7 +233,11 @@ def _extract(archive: Path, dest: Path) -> None:
                 pass
             err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
             if proc.wait() != 0:
-                raise HermeticError(f"extracting {archive} into {dest} failed: {err.strip()}")
+                raise HermeticError(
+                    f"extracting {archive} into {shown} failed: {err.strip()}; "
+                    "nothing was left there",
+                    hint="check free space and permissions, then run `hermetic unpack` again",
+                )
             return
         with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as tf:
             for m in tf:
@@ -244,7 +249,13 @@ def _extract(archive: Path, dest: Path) -> None:
 
 
 def unpack(archive: Path, dest: Path) -> tuple[int, str]:
-    """Check, extract into `dest` (new or empty) and relocate; (members, script output)."""
+    """Check, extract into `dest` (new or empty) and relocate; (members, script output).
+
+    The archive is extracted into a hidden sibling of `dest` and renamed into place, then
+    relocated there (the script relocates to the folder it sits in). Any failure (a full
+    disk, a relocation error, Ctrl-C) removes what was written, so `dest` never holds a
+    half-extracted environment; a SIGKILL can only leave the hidden `.NAME.unpacking-*`.
+    """
     dest = Path(dest).absolute()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise HermeticError(f"{dest} exists and is not an empty directory", hint="pick a new path")
@@ -258,15 +269,36 @@ def unpack(archive: Path, dest: Path) -> tuple[int, str]:
                 "nothing was written",
                 hint=f"unpack into a shorter path (at most {limit} bytes)",
             )
-    dest.mkdir(parents=True, exist_ok=True)
-    _extract(Path(archive), dest)
-    proc = subprocess.run(
-        ["/bin/sh", str(dest / UNPACK_SCRIPT)],
-        env={"PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise HermeticError(f"relocating {dest} failed:\n{proc.stderr.strip()}")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HermeticError(f"cannot create {dest.parent}: {exc.strerror}") from None
+    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.unpacking-", dir=dest.parent))
+    placed = False
+    try:
+        _extract(Path(archive), work, shown=dest)
+        if dest.exists():
+            dest.rmdir()  # checked empty above
+        os.rename(work, dest)
+        placed = True
+        proc = subprocess.run(
+            ["/bin/sh", str(dest / UNPACK_SCRIPT)],
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise HermeticError(
+                f"relocating {dest} failed; nothing was left there:\n{proc.stderr.strip()}"
+            )
+    except BaseException as exc:
+        shutil.rmtree(dest if placed else work, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise HermeticError(
+                f"unpacking {archive} into {dest} failed: {exc.strerror or exc}; "
+                "nothing was left there",
+                hint="check free space and permissions, then run `hermetic unpack` again",
+            ) from None
+        raise
     return checked.members, proc.stdout.strip()
