@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from hermetic.errors import UsageError
 from hermetic.settings import current as current_settings
 
 # prefixes a short channel name is taken after (`https://conda.anaconda.org/conda-forge/`)
@@ -34,6 +35,21 @@ def is_local(text: str) -> bool:
 
 def is_url(text: str) -> bool:
     return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) is not None
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be used (urllib refuses its host or port), or None.
+
+    The reason never quotes the URL, which may hold credentials."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is no number raises here, not in urlsplit
+    except ValueError as exc:
+        reason = str(exc)
+        return "its host or port is not valid" if "@" in url or "/t/" in url else reason
+    if not parts.hostname and parts.scheme != "file":
+        return "it names no host"
+    return None
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,11 @@ class Channel:
         text = source.strip()
         alias = alias if alias is not None else current_settings().channel_alias
         if is_url(text):
+            if problem := url_problem(text):
+                raise UsageError(
+                    f"a channel URL is not valid: {problem}",
+                    hint="write channels as https://host/path, a name or a local folder",
+                )
             base = text.rstrip("/") + "/"
         elif is_local(text):
             base = Path(local_path(text)).as_uri() + "/"

@@ -46,6 +46,14 @@ def _fifo(root: Path) -> None:
     os.mkfifo(root / "spec.toml")
 
 
+def _garble_lock_channel(root: Path) -> None:
+    _run(root, "lock")
+    lock = root / "hermetic.lock"
+    text = lock.read_text()
+    url = text.split("- url: ", 1)[1].split("\n", 1)[0]
+    lock.write_text(text.replace(f"- url: {url}", "- url: https://[[a]]x.invalid/c/", 1))
+
+
 def _locked(root: Path) -> None:
     _run(root, "lock")
 
@@ -190,6 +198,31 @@ def cases(channel: Path) -> list[Case]:
             ("lock",),
             ("channel",),
         ),
+        # found by the nightly fuzz budget (tests/security/test_fuzz_readers.py)
+        Case(
+            "channel-ipv6-garbage",
+            {"hermetic.toml": _toml("https://[[a]]example.invalid/conda")},
+            ("lock",),
+            ("hermetic.toml:1", "channel URL is not valid"),
+        ),
+        Case(
+            "channel-port-not-a-number",
+            {"hermetic.toml": _toml("https://user:s3cret@example.invalid:abc/conda")},
+            ("lock",),
+            ("hermetic.toml:1", "channel URL is not valid"),
+        ),
+        Case(
+            "channel-path-name-too-long",
+            {"environment.yml": _yml("c" + "{a=" * 90 + "./channel")},
+            ("lock", "-m", "environment.yml"),
+        ),
+        Case(
+            "lock-channel-url-garbage",
+            {"hermetic.toml": _toml(ch)},
+            ("install", "--frozen"),
+            ("hermetic.lock", "channel URL is not valid"),
+            setup=_garble_lock_channel,
+        ),
         Case(
             "ftp-channel",
             {"hermetic.toml": _toml("ftp://example.invalid/conda")},
@@ -253,6 +286,7 @@ def test_bad_input_gets_one_clean_message(tmp_path: Path, channel: Path, case_id
     out = proc.stdout + proc.stderr
     assert proc.returncode in case.exit_codes, out
     assert "Traceback" not in out and "panicked" not in out, out
+    assert "s3cret" not in out, out  # a credential in a bad URL is never echoed
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, out  # one message (progress lines may come before it)
     for text in case.says:

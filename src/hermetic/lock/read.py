@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hermetic.channel import Channel
-from hermetic.errors import LockError, UsageError, did_you_mean
+from hermetic.errors import Location, LockError, UsageError, did_you_mean
 from hermetic.layout import ENV_NAME_RE
 from hermetic.lock.format import LockMeta, read_meta
 from hermetic.lock.model import EnvironmentHeader, PlatformLock, PypiArtifact
@@ -73,13 +73,23 @@ class Lock:
             env = self._rattler_env(name)
             header = EnvironmentHeader(
                 name=name,
-                # the lock holds URLs: no alias applies, so the alias setting is not read
-                channels=tuple(Channel.parse(str(c), alias="") for c in env.channels()),
+                channels=self._channels(name, [str(c) for c in env.channels()]),
                 platforms=tuple(sorted(str(p.name) for p in env.platforms())),
                 system_requirements=self._system_requirements(name),
             )
             self._headers[name] = header
         return header
+
+    def _channels(self, name: str, urls: list[str]) -> tuple[Channel, ...]:
+        try:
+            # the lock holds URLs: no alias applies, so the alias setting is not read
+            return tuple(Channel.parse(url, alias="") for url in urls)
+        except UsageError as exc:
+            raise LockError(
+                f"environment {name!r}: {exc.message}",
+                location=Location(str(self.path)),
+                hint="the lock was edited by hand; re-create it with `hermetic lock`",
+            ) from None
 
     def platform(self, environment: str, platform: str) -> PlatformLock:
         """What `environment` is locked to on `platform` (a usage error if it is not locked)."""

@@ -13,7 +13,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hermetic.manifest.fields import Where, is_url, resolve_path
+from hermetic.channel import is_url
+from hermetic.manifest.fields import Where, resolve_path
 from hermetic.manifest.model import PypiDependency, PypiOptions, SpecWarning
 from hermetic.manifest.requirements import pypi_from_string
 from hermetic.textinput import read_input_text

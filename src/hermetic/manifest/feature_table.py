@@ -7,6 +7,7 @@ hermetic's keys are pixi's, so `FeatureReader` serves both hermetic's TOML forms
 
 from __future__ import annotations
 
+from hermetic.channel import is_url
 from hermetic.errors import Location, SpecError, UsageError, did_you_mean
 from hermetic.manifest.dependency_table import DependencyReader
 from hermetic.manifest.fields import (
@@ -230,7 +231,6 @@ class FeatureReader(DependencyReader):
 
     def find_links(self, value: object, keys: Key) -> tuple[str, ...]:
         """Strings (hermetic), or pixi's `{ path = "…" }` / `{ url = "…" }` tables."""
-        from hermetic.manifest.fields import is_url
 
         out = []
         for i, item in enumerate(self.array(value, keys, "a list of strings")):

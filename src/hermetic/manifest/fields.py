@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hermetic.channel import is_url, url_problem
 from hermetic.errors import Location, SpecError, UsageError, did_you_mean
 from hermetic.layout import toml_loads
 from hermetic.manifest.model import SpecWarning
@@ -134,10 +135,6 @@ def check_platform(value: object, where: Where) -> str:
 DEFAULTS_CHANNELS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
 
 
-def is_url(text: str) -> bool:
-    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) is not None
-
-
 def resolve_path(text: str, base: Path) -> str:
     """A local path as an absolute path, relative ones taken from `base` (the manifest's dir)."""
     p = Path(os.path.expanduser(text))
@@ -156,11 +153,16 @@ def resolve_channel(text: object, base: Path, where: Where) -> str:
     if not ch:
         raise where.error(f"{where.key}: empty channel")
     if is_url(ch):
+        if problem := url_problem(ch):
+            raise where.error(
+                f"{where.key}: a channel URL is not valid: {problem}",
+                hint="write channels as https://host/path, a name or a local folder",
+            )
         return ch
     if (
         ch.startswith(("/", "~", "./", "../"))
         or ch in (".", "..")
-        or (("/" in ch or os.sep in ch) and (Path(base) / ch).is_dir())
+        or (("/" in ch or os.sep in ch) and _is_dir(Path(base) / ch))
     ):
         return resolve_path(ch, base)
     if re.search(r"\s|::", ch):
@@ -244,3 +246,11 @@ def platforms_of_target(name: str, in_scope: tuple[str, ...], where: Where) -> t
             + ")",
         )
     return (name,)
+
+
+def _is_dir(path: Path) -> bool:
+    """Whether `path` is a folder; False for what cannot be one (a name too long, a NUL)."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False

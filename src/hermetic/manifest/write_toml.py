@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hermetic.manifest.fields import DEFAULTS_CHANNELS, is_url, local_to_manifest
+from hermetic.channel import is_url
+from hermetic.manifest.fields import DEFAULTS_CHANNELS, local_to_manifest
 from hermetic.manifest.model import (
     DEFAULT,
     Activation,
