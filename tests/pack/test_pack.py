@@ -56,7 +56,10 @@ def project(
             f'channels = ["{url}"]\nplatforms = ["linux-64"]\n\n[dependencies]\n'
             'python = "*"\ntinytool = "*"\npyhello = "*"\nlibwhere = "*"\n\n'
             '[pypi-dependencies]\nhellowheel = "*"\n\n'
-            f'[pypi-options]\nfind-links = ["{wheels}"]\nno-index = true\n'
+            f'[pypi-options]\nfind-links = ["{wheels}"]\nno-index = true\n\n'
+            '[activation]\nscripts = ["dev-setup.sh"]\n\n'
+            "[activation.env]\nSECRET_LOOKING = 'pa$$word $(touch /tmp/pwned) `id`'\n"
+            'DATA_DIR = { value = "${HOME}/data", expand = true }\n'
         )
         cache = tmp / "cache"
         h("lock", cwd=root, cache=cache)
@@ -70,6 +73,7 @@ def archive(project: tuple[Path, Path]) -> Path:
     out = root / "env.tar.zst"
     proc = h("pack", "-o", str(out), cwd=root, cache=cache)
     assert "members" in proc.stdout
+    assert "dev-setup.sh" in proc.stderr and "not in the archive" in proc.stderr
     return out
 
 
@@ -117,9 +121,16 @@ def test_unpacked_env_runs_anywhere(archive: Path, tmp_path: Path, depth: int) -
     lib = ctypes.CDLL(str(dest / "lib" / "libwhere.so"))
     lib.where_data.restype = ctypes.c_char_p
     assert lib.where_data() == f"{dest}/share/data".encode()
-    act = run_clean("/bin/sh", "-c", f". {dest}/bin/activate && echo $CONDA_PREFIX && echo $PATH")
-    assert act.stdout.splitlines()[0] == str(dest)
-    assert act.stdout.splitlines()[1].startswith(f"{dest}/bin")
+    act = run_clean(
+        "HOME=/home/u", "/bin/sh", "-c",
+        f". {dest}/bin/activate && echo $CONDA_PREFIX && echo $PATH && echo $HERMETIC_ENV"
+        ' && printf "%s\\n" "$SECRET_LOOKING" "$DATA_DIR"',
+    )  # fmt: skip
+    lines = act.stdout.splitlines()
+    assert lines[0] == str(dest)
+    assert lines[1].startswith(f"{dest}/bin")
+    # the manifest's [activation.env], as `hermetic run` exports it: literal unless `expand`
+    assert lines[2:] == ["default", "pa$$word $(touch /tmp/pwned) `id`", "/home/u/data"]
     meta = json.loads(next((dest / "conda-meta").glob("tinytool-*.json")).read_text())
     assert "extracted_package_dir" not in meta and meta["name"] == "tinytool"
     again = run_clean("/bin/sh", dest / "bin" / "hermetic-unpack")
@@ -250,7 +261,10 @@ def test_bundle_installs_offline(
             f'channels = ["{url}"]\nplatforms = ["linux-64"]\n\n[dependencies]\n'
             'python = "*"\ntinytool = "*"\npyhello = "*"\n\n'
             '[pypi-dependencies]\nhellowheel = "*"\n\n'
-            f'[pypi-options]\nfind-links = ["{wheels}"]\nno-index = true\n'
+            f'[pypi-options]\nfind-links = ["{wheels}"]\nno-index = true\n\n'
+            '[activation]\nscripts = ["dev-setup.sh"]\n\n'
+            "[activation.env]\nSECRET_LOOKING = 'pa$$word $(touch /tmp/pwned) `id`'\n"
+            'DATA_DIR = { value = "${HOME}/data", expand = true }\n'
         )
         h("lock", cwd=root, cache=cache)
         h("install", "--frozen", cwd=root, cache=cache)
@@ -267,7 +281,7 @@ def test_bundle_installs_offline(
     empty = tmp / "empty-cache"
     proc = subprocess.run(
         ["unshare", "-n", "env", f"HERMETIC_CACHE_DIR={empty}", "NO_COLOR=1",
-         "python", "-m", "hermetic", "install", "--bundle", str(tmp / "b1")],
+         sys.executable, "-m", "hermetic", "install", "--bundle", str(tmp / "b1")],
         cwd=site, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

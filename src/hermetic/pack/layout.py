@@ -17,6 +17,7 @@ so relocating is splicing at known offsets: no search, no regex, no python on th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from hermetic.condapkg import PREFIX_PLACEHOLDER, TarEntry
 from hermetic.condapkg.tar import check_member_name
 from hermetic.errors import HermeticError
 from hermetic.layout import ACTIVATION_SCRIPT
+from hermetic.manifest.model import Activation
 from hermetic.pack.stage import StagedEnv
 from hermetic.pack.wheel import wheel_members
 
@@ -100,8 +102,11 @@ class PackLayout:
     known_sha256: dict[str, str]
 
 
-def pack_members(env: StagedEnv) -> PackLayout:
-    """Every member of the archive, for `write_tar` (which sorts them)."""
+def pack_members(env: StagedEnv, spec_activation: SpecActivation | None = None) -> PackLayout:
+    """Every member of the archive, for `write_tar` (which sorts them).
+
+    `spec_activation` is the manifest's `[activation.env]` of the environment, exported by
+    `bin/activate` after the packages' part, as `hermetic run` does."""
     members: dict[str, TarEntry] = {}
     known: dict[str, str] = {}
     reloc = Relocation()
@@ -169,7 +174,7 @@ def pack_members(env: StagedEnv) -> PackLayout:
                     (w_entry.name, w_entry.content, ph, w_entry.executable, placeholder_ep)
                 )
 
-    _add_activation(env, members, reloc)
+    _add_activation(env, members, reloc, spec_activation)
     script = SCRIPT_SOURCE.read_bytes()
     members[UNPACK_SCRIPT] = TarEntry.data(UNPACK_SCRIPT, script, executable=True)
     members[MANIFEST] = TarEntry.data(MANIFEST, reloc.render())
@@ -182,9 +187,24 @@ def pack_members(env: StagedEnv) -> PackLayout:
     return PackLayout(tuple(members.values()), known)
 
 
-def _add_activation(env: StagedEnv, members: dict[str, TarEntry], reloc: Relocation) -> None:
-    """rattler's activation script for the env (as `install` writes it), plus `bin/activate`."""
-    from hermetic.env.activate import package_script
+@dataclass(frozen=True)
+class SpecActivation:
+    """The manifest's activation of the packed environment (its scripts stay behind: they
+    live in the project, not in the environment)."""
+
+    environment: str
+    activation: Activation
+
+
+def _add_activation(
+    env: StagedEnv,
+    members: dict[str, TarEntry],
+    reloc: Relocation,
+    spec: SpecActivation | None,
+) -> None:
+    """The packages' activation script (as `install` writes it), plus `bin/activate`, which
+    sources it and exports the manifest's variables (literal unless marked `expand`)."""
+    from hermetic.env.activate import package_script, spec_script
 
     ph = PREFIX_PLACEHOLDER.encode()
     script = package_script(env.prefix, "bash", env.platform).encode()
@@ -196,6 +216,9 @@ def _add_activation(env: StagedEnv, members: dict[str, TarEntry], reloc: Relocat
         b"# source this file (`. bin/activate`) to activate the environment\n"
         b'. "' + ph + b"/" + rel.encode() + b'"\n'
     )
+    if spec is not None:
+        variables = dataclasses.replace(spec.activation, scripts=())
+        activate += spec_script(variables, "bash", env.prefix, spec.environment).encode()
     members["bin/activate"] = TarEntry.data("bin/activate", activate)
     reloc.text.append(("bin/activate", activate, ph, False, False))
 

@@ -15,14 +15,15 @@ from typing import Any
 
 from hermetic import settings
 from hermetic.condapkg import compression_for
-from hermetic.errors import UsageError
+from hermetic.errors import LockError, UsageError
 from hermetic.layout import LOCK_NAME, env_prefix
 from hermetic.lock.model import PypiArtifact
 from hermetic.pack.archive import Packed, check_archive, unpack, write_pack
 from hermetic.pack.bundle import Bundle, absolute_lock, check_bundle, write_bundle
-from hermetic.pack.layout import pack_members
+from hermetic.pack.layout import SpecActivation, pack_members
 from hermetic.pack.stage import staged
 from hermetic.platform import current_platform
+from hermetic.project.project import Project
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class PackResult:
     conda: int
     pypi: int
     seconds: float
+    #: the manifest's activation scripts, which live in the project and are not packed
+    scripts_left_out: tuple[str, ...] = ()
 
 
 def _locked(
@@ -54,22 +57,35 @@ def _locked(
 
 
 def pack(
-    lock_path: Path,
+    project: Project,
     environment: str,
     out: Path,
     *,
     platform: str | None = None,
     cache: Path | None = None,
 ) -> PackResult:
-    """Write the relocatable archive of `environment` × `platform` from the lock."""
+    """Write the relocatable archive of `environment` × `platform` from the project's lock.
+
+    `bin/activate` in the archive exports the manifest's `[activation.env]` of the
+    environment too, as `hermetic run` does; its activation scripts stay in the project."""
     start = time.monotonic()
     compression_for(out)  # an unknown extension is refused before any work
-    target, records, pypi = _locked(lock_path, environment, platform)
+    if not project.has_lock:
+        raise LockError(f"no lock file at {project.lock_path}", hint="run `hermetic lock` first")
+    target, records, pypi = _locked(project.lock_path, environment, platform)
+    activation = project.environment(environment).activation(target)
     cache = cache or settings.current().package_cache_dir
     with staged(records, pypi, target, cache) as env:
-        packed = write_pack(pack_members(env), out)
+        members = pack_members(env, SpecActivation(environment, activation))
+        packed = write_pack(members, out)
     return PackResult(
-        packed, environment, target, len(records), len(pypi), time.monotonic() - start
+        packed,
+        environment,
+        target,
+        len(records),
+        len(pypi),
+        time.monotonic() - start,
+        activation.scripts,
     )
 
 
