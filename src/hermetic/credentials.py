@@ -3,7 +3,8 @@
 Where they come from, first match wins (as pixi and uv look them up):
 
 1. a URL written with them in the manifest (`https://user:token@host/...`, conda's
-   `/t/<token>/`): remembered for this process only (`remember`), never written out;
+   `/t/<token>/`) or in a `[mirrors]` URL: remembered for this process only (`remember`,
+   `remember_userinfo`), never written out;
 2. `HERMETIC_AUTH_<HOST>=user:password` (the host upper-cased, every other character
    `_`: for `pkgs.example.com`, `HERMETIC_AUTH_` + `PKGS_EXAMPLE_COM`);
 3. `~/.netrc` (or `$NETRC`);
@@ -11,6 +12,14 @@ Where they come from, first match wins (as pixi and uv look them up):
 
 rattler and uv also keep their own (rattler's auth file and keyring, uv's netrc and
 `UV_INDEX_*` variables); hermetic passes them through untouched.
+
+How they travel: rattler only ever sees canonical URLs, without `user:pass@` and without
+`/t/<token>` (those URLs are what its repodata cache and the records store). Its one HTTP
+client (`hermetic.httpclient`) adds, per request and in memory, the conda token
+(`token_rewrites`: a mirror-style rewrite `https://host/chan/` -> `https://host/t/<token>/chan/`)
+and an `Authorization` header (`auth_headers`) chosen by the host actually requested, so a
+canonical host's credentials never go to a mirror on another host. uv gets them through its
+environment (`uv_index_environment`, `index_environment`), never its argv.
 
 `redact_url` is the form of a URL that may appear anywhere outside memory, `strip_url` the
 form written into the lock and its exports.
@@ -26,11 +35,24 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from hermetic.channel import redact_url, strip_url
 from hermetic.settings import auth_from_environ
 
-__all__ = ["authenticated", "credential_for", "redact_text", "redact_url", "remember", "strip_url"]
+__all__ = [
+    "auth_headers",
+    "authenticated",
+    "credential_for",
+    "redact_text",
+    "redact_url",
+    "remember",
+    "remember_userinfo",
+    "strip_url",
+    "token_rewrites",
+]
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_TOKEN_SEGMENT = re.compile(r"/t/([^/]+)")
 #: (scheme, host:port, path prefix) -> (user, password) or token, from manifest URLs
 _REMEMBERED: dict[tuple[str, str, str], tuple[str | None, str | None, str | None]] = {}
+#: canonical channel URL (ending in "/", no credentials) -> its conda token
+_TOKENS: dict[str, str] = {}
 
 
 def redact_text(text: str) -> str:
@@ -46,11 +68,38 @@ def remember(urls: Iterable[str]) -> None:
             continue
         user = unquote(parts.username) if parts.username else None
         password = unquote(parts.password) if parts.password else None
-        token = m.group(1) if (m := re.search(r"/t/([^/]+)", parts.path)) else None
+        token = m.group(1) if (m := _TOKEN_SEGMENT.search(parts.path)) else None
         if user is None and token is None:
             continue
-        path = re.sub(r"/t/[^/]+", "", parts.path).rstrip("/")
+        path = _TOKEN_SEGMENT.sub("", parts.path).rstrip("/")
         _REMEMBERED[(parts.scheme, _hostport(parts), path)] = (user, password, token)
+        if token is not None:
+            host = parts.netloc.rpartition("@")[2]
+            _TOKENS[f"{parts.scheme}://{host}{path}/"] = token
+
+
+def remember_userinfo(url: str) -> str:
+    """Remember the `user:password@` of `url` (a mirror's, say) for its host, in memory;
+    returns `url` without it, the only form kept anywhere else."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc or not parts.scheme.startswith("http"):
+        return url
+    if parts.username:
+        user = unquote(parts.username)
+        password = unquote(parts.password) if parts.password else None
+        path = _TOKEN_SEGMENT.sub("", parts.path).rstrip("/")
+        _REMEMBERED[(parts.scheme, _hostport(parts), path)] = (user, password, None)
+    return without_userinfo(url)
+
+
+def token_rewrites() -> dict[str, str]:
+    """Each channel written with a conda token: its canonical URL (what rattler sees and
+    caches) -> the URL a request really goes to, `/t/<token>` after the host."""
+    out = {}
+    for canonical, token in _TOKENS.items():
+        parts = urlsplit(canonical)
+        out[canonical] = urlunsplit(parts._replace(path=f"/t/{token}{parts.path}"))
+    return out
 
 
 def credential_for(url: str) -> tuple[str, str] | None:
@@ -182,10 +231,13 @@ def without_userinfo(url: str) -> str:
 
 
 def auth_headers(host: str, path: str) -> dict[str, str] | None:
-    """An `Authorization` header for a request to `host` (any port) and `path`, for
-    rattler's `AddHeadersMiddleware`: the credentials stay out of the URLs rattler caches."""
+    """An `Authorization` header for a request to `host` (any port: rattler gives the host
+    name only, as netrc and rattler's own auth storage key by it) and `path`, for rattler's
+    `AddHeadersMiddleware`. It runs after the mirror rewrite, so `host` is the one actually
+    requested; the credentials stay out of the URLs rattler caches."""
     import base64
 
+    path = _TOKEN_SEGMENT.sub("", path, count=1)  # a token rewrite's path is the channel's
     best: tuple[str | None, str | None, str | None] | None = None
     best_len = -1
     for (_scheme, hostport, prefix), cred in _REMEMBERED.items():

@@ -11,8 +11,14 @@ Solving, fetching and installing then go to the first mirror, while the lock kee
 canonical URLs, so a lock made behind one company's proxy installs anywhere. The table lives
 in the user's config file (`$HERMETIC_CONFIG`, else `~/.config/hermetic/config.toml`) and a
 project's `.hermetic/config.toml`, whose entries win. HTTP mirrors go through rattler's own
-mirror middleware (which keeps canonical URLs in the records); a `file://` mirror is read as a
-local channel and its records are given their canonical URLs back.
+mirror middleware in hermetic's one HTTP client (`hermetic.httpclient`, which keeps canonical
+URLs in the records and caches); a `file://` mirror is read as a local channel and its records
+are given their canonical URLs back.
+
+A mirror URL may carry `user:password@` (an Artifactory login): it is taken out when the
+table is read and kept in memory for the mirror's host (`credentials.remember_userinfo`), and
+sent as an `Authorization` header to that host only. The canonical channel's credentials are
+never sent to a mirror on another host: headers are chosen by the host actually requested.
 """
 
 from __future__ import annotations
@@ -23,12 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from hermetic.credentials import remember_userinfo, strip_url
 from hermetic.errors import Location, UsageError
 from hermetic.layout import toml_loads
 
 if TYPE_CHECKING:
     from rattler import RepoDataRecord
-    from rattler.networking import Client
 
 _SCHEMES = ("http://", "https://", "file://")
 
@@ -73,18 +79,13 @@ class Mirrors:
         rest = _slash(channel_url)[len(m.canonical) :]
         return str(m.local / rest) if rest else str(m.local)
 
-    def client(self) -> Client | None:
-        """A rattler HTTP client that sends requests for canonical URLs to the HTTP mirrors."""
+    def http_table(self) -> dict[str, list[str]]:
+        """canonical URL -> its HTTP mirrors, each ending in "/" (for rattler's
+        `MirrorMiddleware`: the trailing "/" keeps `.../chan/` from matching `.../chan2/`)."""
         table = {
-            m.canonical.rstrip("/"): [u.rstrip("/") for u in m.urls if not u.startswith("file:")]
-            for m in self.entries
+            m.canonical: [u for u in m.urls if not u.startswith("file:")] for m in self.entries
         }
-        table = {k: v for k, v in table.items() if v}
-        if not table:
-            return None
-        from rattler.networking import Client, MirrorMiddleware
-
-        return Client([MirrorMiddleware(table)])
+        return {k: v for k, v in table.items() if v}
 
     def canonical_records(
         self, records: Iterable[RepoDataRecord], channel_url: str
@@ -156,7 +157,10 @@ def _parse(text: str, path: Path) -> list[Mirror]:
                     location=line,
                     hint="write channels as full URLs: https://conda.anaconda.org/conda-forge",
                 )
-        out.append(Mirror(_slash(canonical), tuple(_slash(u) for u in urls)))
+        # a mirror's `user:pass@` is kept in memory for its host (sent as a header there),
+        # never in the table: nothing downstream sees it
+        mirrors = tuple(_slash(remember_userinfo(u)) for u in urls)
+        out.append(Mirror(_slash(strip_url(canonical)), mirrors))
     return out
 
 

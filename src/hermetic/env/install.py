@@ -40,6 +40,7 @@ from hermetic.env.stage import fetch_and_check, site_packages_of
 from hermetic.env.verify import Refetched, stamp_entries
 from hermetic.errors import HermeticError, UsageError
 from hermetic.fs import atomic_write_text
+from hermetic.httpclient import rattler_client
 from hermetic.layout import ACTIVATION_SCRIPT, env_prefix
 from hermetic.lock.read import Lock, load_lock
 from hermetic.mirrors import Mirrors
@@ -172,7 +173,7 @@ def install_environment(
                 prefix,
                 site_packages=site_packages_of(records),
                 warn=say,
-                client=mirrors.client(),
+                client=rattler_client(mirrors),
             )
             refetched, to_fetch = plan.refetched, plan.to_fetch
         pypi_needed = bool(packages) and (
@@ -318,7 +319,7 @@ def _rattler_install(
                 installed_packages=installed,
                 reinstall_packages=reinstall or None,
                 show_progress=False,
-                client=mirrors.client(),
+                client=rattler_client(mirrors),
                 reporter=reporter,
             )
         )

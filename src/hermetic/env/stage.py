@@ -87,7 +87,8 @@ def stage_packages(
 ) -> Staged:
     """The checked layout of every record; fetches and extracts those not `intact`.
 
-    `client` is the rattler HTTP client for downloads (the mirrors' one, when configured)."""
+    `client` is the rattler HTTP client for downloads (`hermetic.httpclient.rattler_client`
+    with the mirrors, when configured; without, one with no mirrors)."""
     layouts: list[PackageLayout] = []
     md5_only: list[str] = []
     for r in records:
@@ -147,17 +148,15 @@ def _fetch(record: Any, dest: Path, client: Any | None = None) -> None:
         return
     import asyncio
 
-    from rattler.networking import Client
-    from rattler.networking.middleware import AuthenticationMiddleware, RetryMiddleware
     from rattler.package_streaming import download_to_path
 
-    from hermetic.credentials import authenticated, redact_text, redact_url
+    from hermetic.credentials import redact_text, redact_url
+    from hermetic.httpclient import rattler_client
 
-    if client is None:
-        client = Client([AuthenticationMiddleware(), RetryMiddleware()])
     try:
-        # credentials from the manifest, HERMETIC_AUTH_*, netrc or the keyring, in memory
-        asyncio.run(download_to_path(client, authenticated(url), dest))
+        # the canonical URL: the client adds a conda token, a mirror and an Authorization
+        # header (manifest, HERMETIC_AUTH_*, netrc, keyring) per request, in memory
+        asyncio.run(download_to_path(client or rattler_client(), url, dest))
     except Exception as exc:
         text = redact_text(str(exc))
         raise HermeticError(

@@ -59,6 +59,8 @@ def stage_env(
     from rattler import Platform
     from rattler.install import install
 
+    from hermetic.httpclient import rattler_client
+
     stage.mkdir(parents=True)
     # fetched, hashed and path-checked before rattler links a byte into the stage
     plan, _ = fetch_and_check(records, cache, stage, site_packages=site_packages_of(records))
@@ -74,6 +76,7 @@ def stage_env(
                 alternative_target_prefix=prefix,
                 execute_link_scripts=False,
                 show_progress=False,
+                client=rattler_client(),  # should rattler fetch: tokens, credentials
             )
         )
     except Exception as exc:

@@ -64,15 +64,18 @@ def fetch_archive(record: Any, dest: Path) -> None:
                     f"{record.file_name}: cannot read the locked artifact {path} ({exc.strerror})"
                 ) from None
         else:
-            from rattler.networking import Client
             from rattler.package_streaming import download_to_path
 
             from hermetic.condapkg import run_coroutine
+            from hermetic.credentials import redact_text, redact_url
+            from hermetic.httpclient import rattler_client
 
             try:
-                run_coroutine(download_to_path(Client(), url, tmp))
+                run_coroutine(download_to_path(rattler_client(), url, tmp))
             except Exception as exc:
-                raise HermeticError(f"cannot download {url}: {exc}") from None
+                raise HermeticError(
+                    f"cannot download {redact_url(url)}: {redact_text(str(exc))}"
+                ) from None
         actual = sha256_file(tmp)
         if expected is not None and actual != expected:
             raise LockError(

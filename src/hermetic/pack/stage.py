@@ -93,6 +93,8 @@ def _link(records: list[Any], prefix: Path, cache: Path, platform: str) -> None:
     from rattler import Platform
     from rattler.install import install
 
+    from hermetic.httpclient import rattler_client
+
     try:
         asyncio.run(
             install(
@@ -102,6 +104,7 @@ def _link(records: list[Any], prefix: Path, cache: Path, platform: str) -> None:
                 platform=Platform(platform),
                 execute_link_scripts=False,
                 show_progress=False,
+                client=rattler_client(),  # should rattler fetch: tokens, credentials
             )
         )
     except Exception as exc:

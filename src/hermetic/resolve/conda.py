@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hermetic.channel import Channel
-from hermetic.credentials import auth_headers, without_userinfo
+from hermetic.channel import Channel, strip_url
 from hermetic.errors import ResolveError, did_you_mean
+from hermetic.httpclient import rattler_client
 from hermetic.mirrors import Mirrors
 from hermetic.resolve.platforms import VirtualPackage, to_rattler
 from hermetic.settings import current as current_settings
@@ -33,21 +33,12 @@ class CondaRequest:
 
 
 def make_gateway(mirrors: Mirrors | None = None) -> Gateway:
-    """rattler's gateway: hermetic's repodata cache, and HTTP mirrors when configured."""
+    """rattler's gateway: hermetic's repodata cache, fetched through the one HTTP client
+    (mirrors, conda tokens and credentials added per request: the cache sees canonical URLs)."""
     from rattler import Gateway
-    from rattler.networking import Client
-    from rattler.networking.middleware import (
-        AddHeadersMiddleware,
-        AuthenticationMiddleware,
-        RetryMiddleware,
-    )
 
     cache = current_settings().repodata_cache_dir
-    # credentials travel as a header, so the URLs rattler caches (repodata cache) have none
-    client = (mirrors.client() if mirrors else None) or Client(
-        [AddHeadersMiddleware(auth_headers), AuthenticationMiddleware(), RetryMiddleware()]
-    )
-    return Gateway(cache_dir=cache, client=client)
+    return Gateway(cache_dir=cache, client=rattler_client(mirrors))
 
 
 def solve_all(
@@ -85,7 +76,7 @@ async def _solve_one(
     timeout = current_settings().solve_timeout_s
     try:
         records = await solve(
-            sources=[without_userinfo(_source(Channel.parse(c), mirrors)) for c in req.channels],
+            sources=[_source(Channel.parse(c), mirrors) for c in req.channels],
             specs=specs,
             gateway=gateway,
             platforms=[_platform(req.platform), "noarch"],
@@ -104,13 +95,14 @@ async def _solve_one(
             raise _explain_fetch_error(req, exc) from None
         raise
     for c in req.channels:
-        records = mirrors.canonical_records(records, Channel.parse(c).base_url)
+        records = mirrors.canonical_records(records, Channel.parse(c).lock_url)
     return sorted(records, key=lambda r: r.name.normalized)
 
 
 def _source(channel: Channel, mirrors: Mirrors) -> str:
-    """Where rattler reads a channel: its `file://` mirror's folder, else its own source."""
-    return mirrors.local_source(channel.base_url) or channel.rattler_source()
+    """Where rattler reads a channel: its `file://` mirror's folder, else its own source
+    without credentials (the client adds them per request, so rattler's cache has none)."""
+    return mirrors.local_source(channel.lock_url) or strip_url(channel.rattler_source())
 
 
 def _is_rattler_error(exc: BaseException) -> bool:
@@ -165,7 +157,7 @@ async def _explain_solver_error(req: CondaRequest, text: str, gateway: Gateway) 
 
 async def _channel_names(req: CondaRequest, gateway: Gateway) -> list[str]:
     result = await gateway.names(
-        [without_userinfo(Channel.parse(c).rattler_source()) for c in req.channels],
+        [_source(Channel.parse(c), Mirrors()) for c in req.channels],
         [_platform(req.platform), "noarch"],
     )
     return [n.normalized for n in result]
