@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.secrets import ArgvWatch, files_containing, run_isolated
+from fixtures.secrets import ArgvWatch, files_containing, private_channel, run_isolated
 from fixtures.serve import serve_directory
 from hermetic import credentials
-from hermetic.condapkg import PackageSpec, build_channel
 from hermetic.httpclient import rewrite_table
 from hermetic.mirrors import load_mirrors
 
@@ -35,18 +34,7 @@ CANONICAL = "https://conda.example.invalid/private"  # never resolvable: only mi
 def private_www(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with one small channel, `private/`."""
     root = tmp_path_factory.mktemp("private-www")
-    build_channel(
-        root / "private",
-        [
-            PackageSpec(
-                "privpkg",
-                "1.0",
-                subdir="noarch",
-                noarch="generic",
-                files={"share/priv.txt": b"p\n"},
-            )
-        ],
-    )
+    private_channel(root / "private")
     return root
 
 

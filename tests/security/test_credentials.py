@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.secrets import ArgvWatch, files_containing, run_isolated
+from fixtures.secrets import ArgvWatch, files_containing, private_channel, run_isolated
 from fixtures.serve import serve_directory
 from fixtures.wheels import build_wheel
-from hermetic.condapkg import PackageSpec, build_channel
 
 USER = "alice"
 SECRET = "s3cr3t-T0KEN-4711"
@@ -27,18 +26,7 @@ SECRET = "s3cr3t-T0KEN-4711"
 @pytest.fixture(scope="module")
 def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("private-www")
-    build_channel(
-        root / "channel",
-        [
-            PackageSpec(
-                "privpkg",
-                "1.0",
-                subdir="noarch",
-                noarch="generic",
-                files={"share/priv.txt": b"p\n"},
-            )
-        ],
-    )
+    private_channel(root / "channel")
     wheel = build_wheel(
         root / "files", "privwheel", "1.0", files={"privwheel/__init__.py": "X = 42\n"}
     )
