@@ -5,9 +5,7 @@ Every project and git repository here is made in the test; nothing is fetched.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 import textwrap
 from pathlib import Path
 
@@ -15,77 +13,9 @@ import pytest
 import yaml
 
 from clirun import assert_clean_error, hermetic
+from fixtures.sources import git_project, local_project
 from hermetic.lock.read import load_lock
 from projects import write_project
-
-# An in-tree PEP 517 backend with no requirements, so uv can build offline (no index).
-BACKEND = """
-import base64, hashlib, os, zipfile
-
-def _meta():
-    import tomllib
-    with open("pyproject.toml", "rb") as fh:
-        return tomllib.load(fh)["project"]
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    p = _meta()
-    dist = p["name"].replace("-", "_")
-    info = f"{dist}-{p['version']}.dist-info"
-    files = {}
-    for base, _, names in os.walk("src"):
-        for n in names:
-            full = os.path.join(base, n)
-            files[os.path.relpath(full, "src")] = open(full, "rb").read()
-    meta = [f"Metadata-Version: 2.1", f"Name: {p['name']}", f"Version: {p['version']}"]
-    meta += [f"Requires-Dist: {d}" for d in p.get("dependencies", [])]
-    files[f"{info}/METADATA"] = ("\\n".join(meta) + "\\n").encode()
-    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
-    name = f"{dist}-{p['version']}-py3-none-any.whl"
-    record = []
-    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as zf:
-        for arc, data in sorted(files.items()):
-            zf.writestr(arc, data)
-            h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            record.append(f"{arc},sha256={h},{len(data)}")
-        zf.writestr(f"{info}/RECORD", "\\n".join(record + [f"{info}/RECORD,,"]) + "\\n")
-    return name
-"""
-
-
-def local_project(root: Path, name: str, version: str, deps: tuple[str, ...] = ()) -> Path:
-    """A source tree with static PEP 621 metadata (no build is needed to read it)."""
-    module = name.replace("-", "_")
-    (root / "src" / module).mkdir(parents=True, exist_ok=True)
-    (root / "src" / module / "__init__.py").write_text(f'__version__ = "{version}"\n')
-    (root / "inbackend.py").write_text(BACKEND)
-    (root / "pyproject.toml").write_text(
-        textwrap.dedent(f"""
-        [project]
-        name = "{name}"
-        version = "{version}"
-        requires-python = ">=3.8"
-        dependencies = {json.dumps(list(deps))}
-        [build-system]
-        requires = []
-        build-backend = "inbackend"
-        backend-path = ["."]
-        """)
-    )
-    return root
-
-
-def git_repo(root: Path, name: str, version: str, tag: str) -> Path:
-    local_project(root, name, version, ("pynum>=1.0",))
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "HOME": str(root)}
-    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"}
-    for cmd in (
-        ["git", "init", "-q"],
-        ["git", "add", "-A"],
-        ["git", "commit", "-qm", "init"],
-        ["git", "tag", tag],
-    ):
-        subprocess.run(cmd, cwd=root, env=env, check=True)
-    return root
 
 
 def pypi_entries(root: Path) -> dict[str, object]:
@@ -96,14 +26,14 @@ def pypi_entries(root: Path) -> dict[str, object]:
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_path_and_git_dependencies_lock_relock_and_install(tmp_path, conda_channel, wheelhouse):
     mine = local_project(tmp_path / "mine", "mine", "0.3.0", ("pyusesnum>=1",))
-    repo = git_repo(tmp_path / "gitdep", "gitdep", "1.2.0", "v1.2.0")
+    repo = git_project(tmp_path / "gitdep", "gitdep", "1.2.0", "v1.2.0", ("pynum>=1.0",))
     root = write_project(
         tmp_path / "p",
         conda_channel,
         wheelhouse,
         deps='python = "*"\npynum = "*"',
         pypi=f'mine = {{ path = "{mine}" }}\n'
-        f'gitdep = {{ url = "git+{repo.as_uri()}@v1.2.0" }}\nhellowheel = "*"',
+        f'gitdep = {{ url = "git+{repo.url}@v1.2.0" }}\nhellowheel = "*"',
     )
     hermetic("lock", cwd=root)
     pypi = pypi_entries(root)
@@ -112,11 +42,9 @@ def test_path_and_git_dependencies_lock_relock_and_install(tmp_path, conda_chann
     assert (local.version, local.sha256, local.url) == ("0.3.0", None, mine.as_uri())
     assert local.requires_dist == ("pyusesnum>=1",) and local.requires_python == ">=3.8"
     git = pypi["gitdep"]
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    commit = repo.head()
     # locked at the commit the tag named, not at the movable tag
-    assert git.url == f"git+{repo.as_uri()}@{commit}" and git.version == "1.2.0"
+    assert git.url == f"git+{repo.url}@{commit}" and git.version == "1.2.0"
     assert git.sha256 is None
     first = (root / "hermetic.lock").read_bytes()
 

@@ -38,6 +38,7 @@ class InstalledDist:
     version: str
     url: str | None  # from direct_url.json
     dist_info: Path
+    editable: bool = False  # direct_url.json's dir_info.editable (PEP 610)
 
 
 def python_of(prefix: Path) -> Path:
@@ -58,10 +59,14 @@ def uv_installed(prefix: Path) -> dict[str, InstalledDist]:
             if installer != "uv":
                 continue
             name, _, version = d.name[: -len(".dist-info")].partition("-")
-            url = None
-            with contextlib.suppress(OSError, ValueError):
-                url = json.loads((d / "direct_url.json").read_text()).get("url")
-            out[canonicalize_name(name)] = InstalledDist(canonicalize_name(name), version, url, d)
+            url, editable = None, False
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                direct = json.loads((d / "direct_url.json").read_text())
+                url = direct.get("url")
+                editable = (direct.get("dir_info") or {}).get("editable") is True
+            out[canonicalize_name(name)] = InstalledDist(
+                canonicalize_name(name), version, url, d, editable
+            )
     return out
 
 
@@ -114,6 +119,14 @@ def preflight(packages: Sequence[PypiArtifact]) -> None:
     does not match the lock (remote ones are checked by uv's `--require-hashes`)."""
     for p in packages:
         if not p.sha256:
+            if p.is_directory and p.local_path is not None and not p.local_path.is_dir():
+                kind = "an editable" if p.editable else "a path"
+                raise LockError(
+                    f"PyPI package {p.name} {p.version} is {kind} dependency on "
+                    f"{p.local_path}, which is not a directory here",
+                    hint="restore the source directory, or point `path` at where it is now "
+                    "and run `hermetic lock`",
+                )
             if p.is_git or p.is_directory:
                 continue  # pinned by a commit or a directory, not by bytes
             raise LockError(
@@ -145,7 +158,7 @@ def check_artifact(path: Path, package: PypiArtifact) -> None:
 
 def up_to_date(prefix: Path, packages: Sequence[PypiArtifact]) -> bool:
     """Every locked package is installed by uv, at its version, from its URL, from the
-    artifact with the locked sha256."""
+    artifact with the locked sha256, editable exactly where the lock says so."""
     from packaging.version import InvalidVersion, Version
 
     have = uv_installed(prefix)
@@ -163,6 +176,8 @@ def up_to_date(prefix: Path, packages: Sequence[PypiArtifact]) -> bool:
             if d.version != p.version:
                 return False
         if d.url is not None and d.url != requirement_url(p.url):
+            return False
+        if d.editable != p.editable:  # the spec turned `editable` on or off
             return False
     return True
 
@@ -199,7 +214,12 @@ def install(prefix: Path, packages: Sequence[PypiArtifact], *, reinstall: bool =
         lines = [f"{p.name} @ {p.requirement_url} --hash=sha256:{p.sha256}" for p in hashed]
         _install_lines(prefix, py, lines, ["--require-hashes", "--no-index"], hashed, reinstall)
     if sources:
-        lines = [f"{p.name} @ {p.requirement_url}" for p in sources]
+        # an editable install links the source directory into site-packages (PEP 660): its
+        # .py files are imported from where they are, so an edit needs no re-install
+        lines = [
+            f"-e {p.requirement_url}" if p.editable else f"{p.name} @ {p.requirement_url}"
+            for p in sources
+        ]
         # --no-deps still holds; an index stays reachable for the build backend a source
         # tree names in its build-system.requires (uv's configured index, PyPI by default)
         _install_lines(prefix, py, lines, [], sources, reinstall)

@@ -23,6 +23,8 @@ from hermetic.lock.model import PypiArtifact
 
 def fetch_wheel(package: PypiArtifact, cache: Path) -> Path:
     """The verified wheel file of the locked PyPI `package` (downloaded once into `cache`)."""
+    if not package.sha256 and (package.is_directory or package.is_git):
+        raise _source_refused(package)
     if not package.sha256:
         raise LockError(
             f"PyPI package {package.name} {package.version} has no sha256 in the lock",
@@ -46,6 +48,30 @@ def fetch_wheel(package: PypiArtifact, cache: Path) -> Path:
         return dest
     _download(url, dest, package.sha256)
     return dest
+
+
+def _source_refused(package: PypiArtifact) -> LockError:
+    """Why an image or pack cannot hold a path, editable or git dependency, and what to do."""
+    where = redact_url(package.url)
+    if package.editable:
+        what = (
+            f"an editable install of {package.local_path}: an image or pack does not contain "
+            "that source directory, so an editable install in it would point at nothing"
+        )
+    elif package.is_git:
+        what = f"a git checkout ({where}): it has no wheel whose bytes the lock pins"
+    else:
+        what = (
+            f"a source directory ({package.local_path}): it has no wheel whose bytes the lock pins"
+        )
+    return LockError(
+        f"PyPI package {package.name} {package.version} is {what}; images and packs are laid "
+        "out from locked wheels without running code",
+        hint=f"declare {package.name} in a feature that the environment you ship does not "
+        "include (e.g. a `dev` feature for the editable project), or build its wheel "
+        f"(`uv build`) and depend on that file: {package.name} = "
+        '{ path = "dist/<the wheel>.whl" }',
+    )
 
 
 def _download(url: str, dest: Path, sha256: str) -> None:

@@ -96,6 +96,10 @@ def _differences(
     for p in sorted(set(now.platforms) & set(then.platforms)):
         out.extend(_conda_differences(env, p, now.conda_for(p), then.conda_for(p), lock))
         out.extend(_pypi_differences(env, p, now.pypi_for(p), then.pypi_for(p), lock))
+        editable_then, editable_now = set(then.editable_for(p)), set(now.editable_for(p))
+        for name in sorted(editable_then ^ editable_now):
+            mode = "editable" if name in editable_now else "not editable"
+            out.append(f"[{p}] PyPI dependency {name!r} is now {mode}")
     return out
 
 
@@ -143,8 +147,12 @@ def _pypi_differences(
         if then_names.get(name) == str(req):
             continue
         pkg = locked.get(name)
+        was = Requirement(then_names[name]).url if name in then_names else None
         if pkg is None:
             out.append(f"[{platform}] PyPI dependency {str(req)!r} is not in the lock")
+        elif req.url != was:  # a new path, archive, or git repository or revision
+            to = f"to {req.url}" if req.url else "to a version requirement"
+            out.append(f"[{platform}] PyPI dependency {name!r} changed its source {to}")
         elif req.specifier and not req.specifier.contains(pkg.version, prereleases=True):
             out.append(
                 f"[{platform}] PyPI dependency {str(req)!r} is not satisfied by the locked {name} {pkg.version}"

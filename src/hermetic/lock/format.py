@@ -74,7 +74,7 @@ def _without_credentials(rec: RepoDataRecord) -> RepoDataRecord:
 
 
 def _add_pypi_fields(text: str, artifacts: Mapping[str, PypiArtifact]) -> str:
-    """Add the sha256 and requires_* fields rattler's API cannot set to each PyPI entry."""
+    """Add the sha256, requires_* and editable fields rattler's API cannot set to each PyPI entry."""
     if not artifacts:
         return text
     lines = text.split("\n")
@@ -97,8 +97,32 @@ def _add_pypi_fields(text: str, artifacts: Mapping[str, PypiArtifact]) -> str:
                 out.extend(f"  - {_scalar(r)}" for r in current.requires_dist)
             if current.requires_python:
                 out.append(f"  requires_python: {_scalar(current.requires_python)}")
+            if current.editable:  # pixi.lock v6's spelling; rattler 0.28 reads past it
+                out.append("  editable: true")
             current = None
     return "\n".join(out)
+
+
+def editable_locations(text: str) -> frozenset[str]:
+    """The `- pypi:` locations of the `packages:` entries marked `editable: true` (rattler
+    0.28 parses the field but drops it)."""
+    if "\n  editable: true" not in text:
+        return frozenset()
+    out: set[str] = set()
+    in_packages = False
+    current: str | None = None
+    for line in text.split("\n"):
+        if line == "packages:":
+            in_packages = True
+        elif not in_packages:
+            continue
+        elif line.startswith("- "):
+            current = _unquote(line[len("- pypi: ") :]) if line.startswith("- pypi: ") else None
+        elif line and not line.startswith(" "):
+            in_packages = False  # the next top-level key (`hermetic:`)
+        elif current is not None and line.rstrip() == "  editable: true":
+            out.add(current)
+    return frozenset(out)
 
 
 def _unquote(s: str) -> str:

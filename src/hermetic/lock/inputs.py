@@ -30,6 +30,8 @@ class EnvironmentInputs:
     pypi_mapping: tuple[tuple[str, str], ...]
     # (group name, hash of every member's own inputs): a sibling's change re-locks this one
     solve_group: tuple[str, str] | None = None
+    # platform -> the PyPI dependencies installed editable (only platforms that have some)
+    pypi_editable: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         group = (
@@ -37,18 +39,28 @@ class EnvironmentInputs:
             if self.solve_group
             else {}
         )
-        return group | {
-            "channels": list(self.channels),
-            "platforms": list(self.platforms),
-            "system-requirements": dict(self.system_requirements),
-            "virtual-packages": {p: list(v) for p, v in self.virtual_packages},
-            "conda": {p: list(v) for p, v in self.conda},
-            "pypi": {p: list(v) for p, v in self.pypi if v},
-            "pypi-options": {
-                k: list(v) if isinstance(v, tuple) else v for k, v in self.pypi_options
-            },
-            "pypi-mapping": dict(self.pypi_mapping),
-        }
+        # absent when empty: the inputs of a lock without editables keep their hash
+        editable = (
+            {"pypi-editable": {p: list(v) for p, v in self.pypi_editable}}
+            if self.pypi_editable
+            else {}
+        )
+        return (
+            group
+            | editable
+            | {
+                "channels": list(self.channels),
+                "platforms": list(self.platforms),
+                "system-requirements": dict(self.system_requirements),
+                "virtual-packages": {p: list(v) for p, v in self.virtual_packages},
+                "conda": {p: list(v) for p, v in self.conda},
+                "pypi": {p: list(v) for p, v in self.pypi if v},
+                "pypi-options": {
+                    k: list(v) if isinstance(v, tuple) else v for k, v in self.pypi_options
+                },
+                "pypi-mapping": dict(self.pypi_mapping),
+            }
+        )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EnvironmentInputs:
@@ -71,6 +83,9 @@ class EnvironmentInputs:
                 if isinstance(d.get("solve-group"), dict)
                 else None
             ),
+            pypi_editable=tuple(
+                (p, tuple(v)) for p, v in sorted((d.get("pypi-editable") or {}).items())
+            ),
         )
 
     @property
@@ -83,6 +98,23 @@ class EnvironmentInputs:
 
     def pypi_for(self, platform: str) -> tuple[str, ...]:
         return dict(self.pypi).get(platform, ())
+
+    def editable_for(self, platform: str) -> tuple[str, ...]:
+        return dict(self.pypi_editable).get(platform, ())
+
+
+def recorded_requirement(requirement: str) -> str:
+    """A PyPI requirement as the lock records it: a direct URL without its credentials
+    (`pkg @ git+https://user:token@host/repo` would otherwise end up in a committed file)."""
+    if " @ " not in requirement or "://" not in requirement:
+        return requirement
+    from packaging.requirements import Requirement
+
+    req = Requirement(requirement)
+    if req.url is None or strip_url(req.url) == req.url:
+        return requirement
+    req.url = strip_url(req.url)
+    return str(req)
 
 
 def environment_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
@@ -125,8 +157,19 @@ def _own_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
             (p, tuple(sorted(d.spec for d in env.conda_dependencies(p)))) for p in platforms
         ),
         pypi=tuple(
-            (p, tuple(sorted(d.requirement for d in env.pypi_dependencies(p)))) for p in platforms
+            (
+                p,
+                tuple(
+                    sorted(recorded_requirement(d.requirement) for d in env.pypi_dependencies(p))
+                ),
+            )
+            for p in platforms
         ),
         pypi_options=tuple(sorted((k, v) for k, v in options.items() if v)),
         pypi_mapping=tuple(sorted(spec.pypi_mapping)),
+        pypi_editable=tuple(
+            (p, names)
+            for p in platforms
+            if (names := tuple(sorted(d.name for d in env.pypi_dependencies(p) if d.editable)))
+        ),
     )

@@ -28,7 +28,9 @@ class PypiArtifact:
 
     `sha256` is None for what has no fixed bytes: a local directory (path or editable) or a
     git checkout. `requires_dist`/`requires_python` are the artifact's own core metadata, so
-    the dependency graph can be read from the lock without installing anything."""
+    the dependency graph can be read from the lock without installing anything. `editable`:
+    a local directory installed in development mode (its `.py` files are imported from where
+    they are); the lock writes it as pixi.lock v6 and uv's pylock do, `editable: true`."""
 
     name: str
     version: str
@@ -36,6 +38,7 @@ class PypiArtifact:
     sha256: str | None
     requires_dist: tuple[str, ...] = ()
     requires_python: str | None = None
+    editable: bool = False
 
     @property
     def requirement_url(self) -> str:
@@ -125,5 +128,7 @@ def content_hash(records: Iterable[RepoDataRecord], pypi: Iterable[PypiArtifact]
         sha = r.sha256.hex() if r.sha256 else ""
         h.update(f"conda {r.name.normalized} {r.url} {sha}\n".encode())
     for p in sorted(pypi, key=lambda p: p.name):
-        h.update(f"pypi {p.name} {p.version} {p.url} {p.sha256 or ''}\n".encode())
+        # " editable" only when set: the hash of every other environment keeps its bytes
+        mode = " editable" if p.editable else ""
+        h.update(f"pypi {p.name} {p.version} {p.url} {p.sha256 or ''}{mode}\n".encode())
     return h.hexdigest()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from hermetic.channel import Channel
 from hermetic.errors import Location, LockError, UsageError, did_you_mean
 from hermetic.layout import ENV_NAME_RE
-from hermetic.lock.format import LockMeta, read_meta
+from hermetic.lock.format import LockMeta, editable_locations, read_meta
 from hermetic.lock.model import EnvironmentHeader, PlatformLock, PypiArtifact
 from hermetic.manifest.model import SystemRequirements
 from hermetic.textinput import read_lock_text
@@ -150,14 +150,21 @@ class Lock:
             )
         return env
 
+    @cached_property
+    def _editable(self) -> frozenset[str]:
+        """The URLs of the editable entries (rattler hands locations back in its own form)."""
+        return frozenset(self._url(loc) for loc in editable_locations(self.text))
+
     def _artifact(self, p: PypiLockedPackage) -> PypiArtifact:
+        url = self._url(str(p.location))
         return PypiArtifact(
             name=str(p.name),
             version=str(p.version),
-            url=self._url(str(p.location)),
+            url=url,
             sha256=_sha256(p),
             requires_dist=tuple(str(r) for r in (p.requires_dist or ())),
             requires_python=str(p.requires_python) if p.requires_python else None,
+            editable=url in self._editable,
         )
 
     def _url(self, location: str) -> str:

@@ -8,13 +8,15 @@ one dependency leaves unrelated packages where they were. `update` names package
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hermetic.channel import strip_url
 from hermetic.errors import HermeticError, ResolveError
 from hermetic.fs import atomic_write_text
 from hermetic.lock.format import LockedEnvironment, render
+from hermetic.lock.gitpins import git_pins, locked_commit
 from hermetic.lock.groups import SolveUnit, conda_subset, pypi_subset, solve_units
 from hermetic.lock.inputs import environment_inputs
 from hermetic.lock.model import PypiArtifact
@@ -146,6 +148,9 @@ def lock_spec(
                     preferences=()
                     if previous is None or update_all
                     else _pypi_preferences(previous, unit, p, update),
+                    git_pins=()
+                    if previous is None or update_all
+                    else git_pins(previous, unit.members_on(p), p, update),
                 )
             )
     unit_pypi: dict[tuple[str, str], tuple[PypiArtifact, ...]] = {}
@@ -171,6 +176,8 @@ def lock_spec(
                     conda[(env.name, p)], pypi[(env.name, p)] = _member_share(
                         env, p, records, artifacts, mapping
                     )
+                pypi[(env.name, p)] = mark_editable(env, p, pypi[(env.name, p)])
+    _check_editable_agrees(pypi)
 
     locked_envs = [
         LockedEnvironment(
@@ -289,6 +296,48 @@ def _pypi_preferences(
     return tuple(prefs.items())
 
 
+def mark_editable(
+    env: Environment, platform: str, artifacts: tuple[PypiArtifact, ...]
+) -> tuple[PypiArtifact, ...]:
+    """The environment's artifacts, those its spec declares `editable` marked so."""
+    wanted = {d.name: d for d in env.pypi_dependencies(platform) if d.editable}
+    if not wanted:
+        return artifacts
+    out = []
+    for a in artifacts:
+        dep = wanted.get(a.name)
+        if dep is not None:
+            if not a.is_directory:
+                raise ResolveError(
+                    f"{a.name}: `editable = true` needs a source directory, but it resolved "
+                    f"to {strip_url(a.url)}",
+                    location=dep.location,
+                    hint="point `path` at the project's directory (the one with its "
+                    "pyproject.toml), or drop `editable`",
+                )
+            a = replace(a, editable=True)
+        out.append(a)
+    return tuple(out)
+
+
+def _check_editable_agrees(pypi: dict[tuple[str, str], tuple[PypiArtifact, ...]]) -> None:
+    """The lock records `editable` on the package entry (one per location, as pixi.lock
+    does), so every environment that locks a directory must agree on it."""
+    seen: dict[str, tuple[bool, str]] = {}
+    for (env, _platform), artifacts in sorted(pypi.items()):
+        for a in artifacts:
+            if not a.is_directory:
+                continue
+            first = seen.setdefault(a.url, (a.editable, env))
+            if first[0] != a.editable:
+                yes, no = (env, first[1]) if a.editable else (first[1], env)
+                raise ResolveError(
+                    f"{a.name} ({strip_url(a.url)}) is editable in environment {yes!r} but "
+                    f"not in {no!r}: the lock records one install mode per source directory",
+                    hint=f"give {a.name} the same `editable` in every feature that lists it",
+                )
+
+
 def _member_share(
     env: Environment,
     platform: str,
@@ -330,9 +379,9 @@ def _changes(previous: Lock | None, envs: list[LockedEnvironment]) -> tuple[Chan
                 if have
                 else {}
             )
-            old_p = {q.name: q.version for q in previous.pypi_packages(env.name, p)} if have else {}
+            old_p = {q.name: _shown(q) for q in previous.pypi_packages(env.name, p)} if have else {}
             new_c = {r.name.normalized: str(r.version) for r in env.conda[p]}
-            new_p = {q.name: q.version for q in env.pypi[p]}
+            new_p = {q.name: _shown(q) for q in env.pypi[p]}
             for source, old, new in (("conda", old_c, new_c), ("pypi", old_p, new_p)):
                 for name in sorted(old.keys() | new.keys()):
                     if old.get(name) != new.get(name):
@@ -340,3 +389,10 @@ def _changes(previous: Lock | None, envs: list[LockedEnvironment]) -> tuple[Chan
                             Change(env.name, p, name, old.get(name), new.get(name), source)
                         )
     return tuple(changes)
+
+
+def _shown(artifact: PypiArtifact) -> str:
+    """A PyPI package's version as a change shows it: a git checkout with its commit, since
+    a new commit often keeps the version."""
+    commit = locked_commit(artifact)
+    return f"{artifact.version} ({commit[:12]})" if commit else artifact.version

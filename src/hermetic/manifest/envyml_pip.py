@@ -2,8 +2,8 @@
 
 Each line is a PEP 508 requirement or one of pip's options that decide where packages come
 from (`--index-url`, `--extra-index-url`, `--find-links`, `--no-index`, `--only-binary
-:all:`). An editable install of a local project (`-e .`) is no locked package: it is a warning,
-and the project is installed by the user inside the environment.
+:all:`). An editable install of a local project (`-e .`) is locked as an editable path dependency
+named by its pyproject.toml's `[project] name`; without one (or for a VCS URL) it is a warning.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from hermetic.channel import is_url
 from hermetic.manifest.fields import Where, resolve_path
 from hermetic.manifest.model import PypiDependency, PypiOptions, SpecWarning
-from hermetic.manifest.requirements import pypi_from_string
+from hermetic.manifest.requirements import editable_project, pypi_from_string
 from hermetic.textinput import read_input_text
 
 
@@ -73,12 +73,16 @@ class PipLines:
         if rest:
             raise where.error(f"pip: unexpected {' '.join(rest)!r} in {text!r}")
         if flag in ("-e", "--editable"):
+            # as `conda env create` does: the project is installed editable (locked by name)
+            dep = editable_project(value or ".", where, base)
+            if not isinstance(dep, str):
+                return [dep]
             self.warnings.append(
                 where.warning(
-                    f"pip: {text!r} is an editable install of a local project: not locked",
+                    f"pip: {text!r} is an editable install of a local project: not locked ({dep})",
                     hint="install it inside the environment (`hermetic run pip install -e "
-                    f"{value or '.'}`), or declare it as a path dependency in a TOML manifest: "
-                    'name = { path = ".", editable = true }',
+                    f"{value or '.'}`), or give the project a pyproject.toml with a static "
+                    "[project] name (it is then locked as an editable path dependency)",
                 )
             )
             return []

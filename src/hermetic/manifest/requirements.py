@@ -251,6 +251,27 @@ def pypi_from_parts(
     return _finish_pypi(_requirement(text, where), where, editable=editable)
 
 
+def editable_project(text: str, where: Where, base: Path) -> PypiDependency | str:
+    """pip's `-e PATH` as an editable path dependency, named by the project's static
+    `[project] name` in PATH/pyproject.toml; else why it cannot be (a VCS URL, no static name)."""
+    from hermetic.errors import HermeticError
+    from hermetic.manifest.fields import is_url, parse_toml
+    from hermetic.textinput import read_input_text
+
+    if is_url(text) or text.startswith(("git+", "hg+", "svn+", "bzr+")):
+        return "an editable VCS checkout is not supported"
+    folder = Path(resolve_path(text, base))
+    pyproject = folder / "pyproject.toml"
+    try:
+        project = parse_toml(read_input_text(pyproject, what="pyproject"), str(pyproject))
+        name = project.get("project", {}).get("name")
+    except (OSError, HermeticError, AttributeError):
+        name = None
+    if not isinstance(name, str):
+        return f"{pyproject} declares no [project] name to lock it by"
+    return pypi_from_parts(name, where, base, path=text, editable=True)
+
+
 def split_pypi_requirement(requirement: str) -> dict[str, str | list[str]]:
     """A kept requirement as the TOML table keys that write it back (version, extras, url, markers)."""
     from packaging.requirements import Requirement

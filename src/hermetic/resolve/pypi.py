@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hermetic.credentials import index_environment
+from hermetic.channel import strip_url
+from hermetic.credentials import index_environment, redact_text
 from hermetic.errors import ResolveError
 from hermetic.fs import atomic_write_bytes
 from hermetic.lock.model import PypiArtifact
@@ -56,6 +57,8 @@ class PypiRequest:
     glibc: str = "2.28"
     macos: str = "13.0"
     preferences: tuple[tuple[str, str], ...] = ()  # previous pins to keep when possible
+    # (requirement, the same at its locked git commit): kept when possible, as preferences are
+    git_pins: tuple[tuple[str, str], ...] = ()
 
 
 _UV_LOCK = threading.Lock()
@@ -120,6 +123,7 @@ def request_key(req: PypiRequest) -> tuple[object, ...]:
         req.provided,
         req.options,
         req.preferences,
+        req.git_pins,
     )
 
 
@@ -129,16 +133,21 @@ def resolve_pypi(req: PypiRequest) -> tuple[PypiArtifact, ...]:
         work = Path(tmp)
         provided = dict(req.provided)
         stub_lines = stub_requirements(provided, work)
+        pins = dict(req.git_pins)
         reqs = work / "requirements.in"
-        reqs.write_text("\n".join([*req.requirements, *stub_lines]) + "\n")
+        reqs.write_text(
+            "\n".join([*(pins.get(r, r) for r in req.requirements), *stub_lines]) + "\n"
+        )
         prefs = [f"{n}=={v}" for n, v in req.preferences if n not in provided]
         out = work / "pylock.toml"
         try:
             text = _compile(req, reqs, out, work, prefs)
         except ResolveError:
-            if not prefs:
+            if not prefs and not pins:
                 raise
-            # The previous pins no longer fit (a new requirement needs newer versions): solve afresh.
+            # The previous pins no longer fit (a new requirement needs newer versions, a
+            # locked commit is gone): solve afresh.
+            reqs.write_text("\n".join([*req.requirements, *stub_lines]) + "\n")
             text = _compile(req, reqs, out, work, [])
     return _read_pylock(text, req, set(provided))
 
@@ -184,7 +193,7 @@ def _compile(req: PypiRequest, reqs: Path, out: Path, work: Path, prefs: list[st
 
 
 def _explain(req: PypiRequest, stderr: str) -> ResolveError:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", stderr).strip()
+    text = redact_text(re.sub(r"\x1b\[[0-9;]*m", "", stderr).strip())
     text = re.sub(r"file://\S+/(?:pypi-)?stubs/\S+\.whl", "<conda package>", text)
     provided = dict(req.provided)
     named = sorted(n for n in provided if re.search(rf"\b{re.escape(n)}\b", text))
@@ -198,14 +207,21 @@ def _explain(req: PypiRequest, stderr: str) -> ResolveError:
     failed_source = [
         r
         for r in req.requirements
-        if " @ " in r and fetch_failed and _source_base(r.split(" @ ", 1)[1]) in text
+        if " @ " in r and fetch_failed and _source_place(r.split(" @ ", 1)[1]) in text
     ]
+    head = (
+        f"cannot resolve the PyPI dependencies of environment {req.environment!r} "
+        f"for {req.platform} (python {req.python_version})"
+    )
     hint = None
     if failed_source:
-        urls = ", ".join(r.split(" @ ", 1)[1].strip() for r in failed_source)
+        # named without credentials: the message may end up in a CI log
+        urls = ", ".join(strip_url(r.split(" @ ", 1)[1].strip()) for r in failed_source)
+        head = f"cannot fetch {urls} (environment {req.environment!r}, {req.platform})"
         hint = (
-            f"hermetic could not fetch {urls}: check that the path exists, or that the git "
-            "repository and revision can be cloned from here; the previous lock is unchanged"
+            "check that the path exists, or that the git repository and revision can be "
+            "cloned from here (network, credentials in netrc or a git credential helper); "
+            "the previous lock is unchanged"
         )
     elif named:
         hint = "; ".join(
@@ -216,9 +232,7 @@ def _explain(req: PypiRequest, stderr: str) -> ResolveError:
     elif "not found" in text.lower() or "no solution" in text.lower():
         hint = "check the package names and versions in pypi-dependencies, and pypi-options (index-url, find-links)"
     return ResolveError(
-        f"cannot resolve the PyPI dependencies of environment {req.environment!r} "
-        f"for {req.platform} (python {req.python_version}):\n"
-        + "\n".join("    " + line for line in text.splitlines()),
+        head + ":\n" + "\n".join("    " + line for line in text.splitlines()),
         hint=hint,
     )
 
@@ -231,11 +245,14 @@ def stub_requirements(provided: Mapping[str, str], work: Path) -> list[str]:
     ]
 
 
-def _source_base(url: str) -> str:
-    """A direct URL without its revision or fragment: `git+file:///r@v1#x` -> `file:///r`."""
-    url = url.strip().split("#", 1)[0].removeprefix("git+")
-    scheme, sep, rest = url.partition("://")
-    return scheme + sep + rest.split("@", 1)[0] if "@" in rest else url
+def _source_place(url: str) -> str:
+    """Where a direct URL points, as uv's messages show it: no scheme, credentials, revision
+    or fragment (`git+https://u:t@host/r.git@v1#x` -> `host/r.git`, `file:///r@v1` -> `/r`)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip().split("#", 1)[0].removeprefix("git+"))
+    path = parts.path.rpartition("@")[0] or parts.path if "@" in parts.path else parts.path
+    return parts.netloc.rpartition("@")[2] + path
 
 
 def _stub_wheel(work: Path, name: str, version: str) -> Path:
@@ -314,7 +331,7 @@ def _read_pylock(text: str, req: PypiRequest, provided: set[str]) -> tuple[PypiA
         version = c.version or (m.version if m is not None and m.version else None)
         if version is None:
             raise ResolveError(
-                f"cannot tell the version of the PyPI dependency {c.name} at {c.url}",
+                f"cannot tell the version of the PyPI dependency {c.name} at {strip_url(c.url)}",
                 hint="give the project a static `version` in its pyproject.toml [project] "
                 "table, or make it buildable here (its build backend must be installable)",
             )
@@ -354,7 +371,9 @@ def _pick_artifact(pkg: Mapping[str, Any], rank: Mapping[Tag, int]) -> tuple[str
     if best is None and isinstance(vcs, Mapping):
         repo = vcs.get("url") or Path(str(vcs.get("path", ""))).resolve().as_uri()
         commit = vcs.get("commit-id") or vcs.get("requested-revision")
-        return f"{vcs.get('type', 'git')}+{repo}" + (f"@{commit}" if commit else ""), None
+        sub = vcs.get("subdirectory")
+        url = f"{vcs.get('type', 'git')}+{repo}" + (f"@{commit}" if commit else "")
+        return url + (f"#subdirectory={sub}" if sub else ""), None
     art: Mapping[str, Any] = (
         best[1] if best else pkg.get("sdist") or pkg.get("archive") or pkg.get("directory") or {}
     )
