@@ -254,8 +254,9 @@ def pypi_from_parts(
 def editable_project(text: str, where: Where, base: Path) -> PypiDependency | str:
     """pip's `-e PATH` as an editable path dependency, named by the project's static
     `[project] name` in PATH/pyproject.toml; else why it cannot be (a VCS URL, no static name)."""
+    from hermetic.channel import is_url
     from hermetic.errors import HermeticError
-    from hermetic.manifest.fields import is_url, parse_toml
+    from hermetic.manifest.fields import parse_toml
     from hermetic.textinput import read_input_text
 
     if is_url(text) or text.startswith(("git+", "hg+", "svn+", "bzr+")):
