@@ -227,6 +227,10 @@ cmd = ["python", "/app/app.py"]
 env = { GREETING = "hi" }
 labels = { team = "ml" }
 ports = ["8080"]
+
+[activation.env]
+SECRET_LOOKING = 'pa$$word $(id)'
+DATA_DIR = { value = "${HOME}/data", expand = true }
 """
 
 

@@ -39,6 +39,8 @@ def test_build_on_debian_base_and_run_from_the_unpacked_image(
     assert env["CONDA_PREFIX"] == "/opt/env"
     assert env["TINYTOOL_HOME"]  # from the package's etc/conda/env_vars.d
     assert env["GREETING"] == "hi"  # [image] env
+    assert env["SECRET_LOOKING"] == "pa$$word $(id)"  # [activation.env]: literal
+    assert "DATA_DIR" not in env  # expand = true: the entrypoint's shell sets it at start
     assert env["NVIDIA_REQUIRE_CUDA"] == "cuda>=12.4"
     assert env["NVIDIA_DRIVER_CAPABILITIES"] == "compute,utility"
     assert cfg["Entrypoint"] == ["/opt/env/bin/hermetic-entrypoint"]
@@ -56,6 +58,12 @@ def test_build_on_debian_base_and_run_from_the_unpacked_image(
         rootfs, ["/opt/env/bin/hermetic-entrypoint", "/bin/sh", "-c", "echo $TINYTOOL_ACTIVATED"]
     )
     assert got.strip() == "yes"
+    got = bwrap_run(
+        rootfs,
+        ["/opt/env/bin/hermetic-entrypoint", "/bin/sh", "-c", 'echo "$DATA_DIR|$SECRET_LOOKING"'],
+        env={"HOME": "/home/someone", "SECRET_LOOKING": "pa$$word $(id)"},
+    )
+    assert got.strip() == "/home/someone/data|pa$$word $(id)"
     # python, a noarch conda package, the wheels and the wheel's entry point script
     got = bwrap_run(
         rootfs,
@@ -285,3 +293,18 @@ def test_an_interrupted_build_leaves_the_old_image_and_the_rerun_continues(
     assert rebuilt == ["entrypoint", "app"]
     assert again["digest"] != good["digest"]
     assert not list((cache / "image" / "tmp").glob("*"))  # no staging left behind
+
+
+def test_a_variable_to_expand_is_refused_on_scratch_before_any_work(project, image_cache, tmp_path):
+    proc = build(
+        project, image_cache, "--base", "scratch", "-o", f"oci:{tmp_path / 'i'}:v", check=2
+    )
+    assert "DATA_DIR" in proc.stderr and "no shell" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "i").exists()
+    # `--env` gives it literally instead, and the build goes on
+    result = build(
+        project, image_cache, "--base", "scratch", "--env", "DATA_DIR=/data",
+        "-o", f"oci:{tmp_path / 'j'}:v",
+    )  # fmt: skip
+    assert result["outputs"]

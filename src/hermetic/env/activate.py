@@ -39,10 +39,10 @@ def package_script(prefix: Path, shell: str, platform: str | None = None) -> str
         f"set -gx PATH {bin_dir} $PATH"
         if shell == "fish"
         else f'export PATH={bin_dir}:"${{PATH}}"',
-        _export(shell, "CONDA_SHLVL", "1", expand=False),
-        _export(shell, "CONDA_PREFIX", str(prefix), expand=False),
+        export_line(shell, "CONDA_SHLVL", "1", expand=False),
+        export_line(shell, "CONDA_PREFIX", str(prefix), expand=False),
     ]
-    lines += [_export(shell, k, v, expand=False) for k, v in package_env_vars(prefix).items()]
+    lines += [export_line(shell, k, v, expand=False) for k, v in package_env_vars(prefix).items()]
     suffix = ".fish" if shell == "fish" else ".sh"
     source = "source" if shell == "fish" else "."
     hooks = prefix / "etc" / "conda" / "activate.d"
@@ -88,8 +88,8 @@ def _is_name(text: str) -> bool:
 def spec_script(activation: Activation, shell: str, root: Path, environment: str) -> str:
     """The spec's activation: `HERMETIC_ENV`, its env vars, then its scripts."""
     expand = set(activation.expand)
-    lines = [_export(shell, "HERMETIC_ENV", environment, expand=False)]
-    lines += [_export(shell, k, v, expand=k in expand) for k, v in activation.env]
+    lines = [export_line(shell, "HERMETIC_ENV", environment, expand=False)]
+    lines += [export_line(shell, k, v, expand=k in expand) for k, v in activation.env]
     for script in activation.scripts:
         path = Path(script) if Path(script).is_absolute() else Path(root) / script
         if (shell == "fish") != path.name.endswith(".fish"):
@@ -112,7 +112,8 @@ def activation_script(
     return pkg.rstrip("\n") + "\n" + spec_script(activation, shell, root, environment)
 
 
-def _export(shell: str, key: str, value: str, expand: bool) -> str:
+def export_line(shell: str, key: str, value: str, expand: bool) -> str:
+    """`export KEY=VALUE` for `shell`: literal, or left to the shell to expand."""
     if shell == "fish":
         return f"set -gx {key} {_quote(shell, value, expand)}"
     return f"export {key}={_quote(shell, value, expand)}"

@@ -87,12 +87,14 @@ def build(
     env_decl = spec.environment(req.environment)
     inputs = []
     for plat in platforms:
+        activation = env_decl.activation(plat)
         inputs.append(
             PlatformInput(
                 platform=plat,
                 records=lock.conda_records(req.environment, plat),
                 pypi=lock.pypi_packages(req.environment, plat),
-                activation_env=tuple(env_decl.activation(plat).env),
+                activation_env=tuple(kv for kv in activation.env if kv[0] not in activation.expand),
+                activation_expand=tuple(kv for kv in activation.env if kv[0] in activation.expand),
                 cuda=sysreq.cuda,
             )
         )
@@ -117,6 +119,14 @@ def build(
         revision=revision,
         insecure=req.insecure,
     )
+    expanded = [k for i in inputs for k, _ in i.activation_expand if k not in dict(options.env)]
+    if expanded and options.base == "scratch":
+        raise UsageError(
+            f"[activation.env] {expanded[0]} asks for shell expansion (expand = true), and a "
+            "scratch image has no shell to expand it",
+            hint="use a base with /bin/sh (the default), give the value literally, or set it "
+            "with `--env`",
+        )
     store = image_store()
     try:
         image = build_image(
@@ -180,6 +190,11 @@ def build(
         "activate" in str(layer.packages) for i in image.images for layer in i.layers
     ):
         warnings.append("activate.d scripts are not sourced: the scratch base has no /bin/sh")
+    for script in dict.fromkeys(s for p in platforms for s in env_decl.activation(p).scripts):
+        warnings.append(
+            f"the activation script {script} lives in the project and is not in the image; "
+            "the image sets the manifest's variables only"
+        )
     return BuildOutcome(image, tuple(outputs), sbom_path, pushed, tuple(warnings))
 
 
