@@ -113,10 +113,12 @@ class Channel:
 
 
 def local_path(text: str) -> str:
-    """The absolute path of a local channel (a path or a `file://` URL)."""
+    """The absolute path of a local channel (a path or a `file://` URL), as the user wrote it:
+    normalized, never resolved, so a `channel::pkg` naming a folder reached through a
+    symlink is the same channel as the listed one (rattler compares them by path)."""
     if text.startswith("file://"):
         return unquote(urlsplit(text).path).rstrip("/") or "/"
-    return str(Path(os.path.expanduser(text)).resolve())
+    return os.path.normpath(os.path.abspath(os.path.expanduser(text)))
 
 
 def _short_name(text: str, base: str, alias: str) -> str:

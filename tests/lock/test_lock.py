@@ -253,3 +253,31 @@ def test_known_package_without_matching_version_says_so(tmp_path, conda_channel)
     assert_clean_error(proc)
     assert "tinytool is in the channels" in proc.stderr and ">=9" in proc.stderr
     assert "did you mean" not in proc.stderr
+
+
+def test_channel_pkg_names_a_local_channel_reached_through_a_symlink(tmp_path, conda_channel):
+    """The folder is kept as the user wrote it (normalized, not resolved): `linked::tinytool`
+    is the listed channel `./linked`, and the lock records the path the user wrote."""
+    (tmp_path / "linked").symlink_to(conda_channel)
+    (tmp_path / "environment.yml").write_text(
+        textwrap.dedent(f"""
+        name: demo
+        channels:
+          - {tmp_path}/linked
+        platforms: [linux-64]
+        dependencies:
+          - python
+          - {tmp_path}/sub/../linked::tinytool
+        """)
+    )
+    hermetic("lock", cwd=tmp_path)
+    lock = load_lock(tmp_path / "hermetic.lock")
+    channels = {str(r.channel) for r in lock.conda_records("default", "linux-64")}
+    assert channels == {(tmp_path / "linked").as_uri() + "/"}
+    (tmp_path / "environment.yml").unlink()
+    write_spec(
+        tmp_path,
+        base_spec("./linked", 'python = "*"\ntinytool = { version = "2.1", channel = "./linked" }'),
+    )
+    hermetic("lock", cwd=tmp_path)
+    assert locked(tmp_path)["tinytool"].startswith("2.1=")
