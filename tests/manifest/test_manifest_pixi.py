@@ -380,3 +380,34 @@ def test_unreadable_pixi_file_is_a_clean_error(tmp_path):
     proc = h("lock", cwd=root, cache=tmp_path / "cache", check=2)
     assert_clean_error(proc)
     assert "pixi.toml:2: invalid TOML" in proc.stderr
+
+
+def test_an_environment_without_dependencies_locks_and_installs(tmp_path, conda_channel):
+    """rattler's format leaves out a platform with no package; the hermetic: block says it is
+    locked, so install makes an empty prefix instead of "not locked for linux-64"."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pixi.toml").write_text(
+        f'[workspace]\nname = "empty"\nchannels = [{json.dumps(str(conda_channel))}]\n'
+        'platforms = ["linux-64"]\n'
+    )
+    cache = tmp_path / "cache"
+    h("lock", cwd=root, cache=cache)
+    assert locked(root) == {}
+    h("lock", "--check", cwd=root, cache=cache)
+    h("install", cwd=root, cache=cache)
+    prefix = root / ".hermetic" / "envs" / "default"
+    assert (prefix / "conda-meta").is_dir()
+    assert not list((prefix / "conda-meta").glob("*.json"))
+    proc = h("run", "--", "sh", "-c", "echo $CONDA_PREFIX", cwd=root, cache=cache)
+    assert proc.stdout.strip() == str(prefix)
+
+
+def test_not_locked_names_the_platforms_the_lock_has_or_says_it_has_none():
+    from hermetic.lock.read import not_locked_error
+
+    some = str(not_locked_error("gpu", "osx-arm64", ("linux-64", "win-64")))
+    assert "the lock has linux-64, win-64; add osx-arm64" in some
+    none = str(not_locked_error("gpu", "linux-64", (), this_machine=True))
+    assert "linux-64 (this machine)" in none and "the lock has no platform for it" in none
+    assert ": ;" not in none

@@ -38,11 +38,11 @@ from hermetic.env.marker import (
 )
 from hermetic.env.stage import fetch_and_check, site_packages_of
 from hermetic.env.verify import Refetched, stamp_entries
-from hermetic.errors import HermeticError, UsageError
+from hermetic.errors import HermeticError
 from hermetic.fs import atomic_write_text
 from hermetic.httpclient import rattler_client
 from hermetic.layout import ACTIVATION_SCRIPT, env_prefix
-from hermetic.lock.read import Lock, load_lock
+from hermetic.lock.read import Lock, load_lock, not_locked_error
 from hermetic.mirrors import Mirrors
 from hermetic.platform import current_platform
 from hermetic.settings import current as current_settings
@@ -91,12 +91,7 @@ def resolve_platform(lock: Lock, environment: str, platform: str | None) -> str:
     have = lock.platforms(environment)
     target = platform or current_platform()
     if target not in have:
-        raise UsageError(
-            f"environment {environment!r} is not locked for {target} (this machine)"
-            if platform is None
-            else f"environment {environment!r} is not locked for {target}",
-            hint=f"the lock has: {', '.join(have)}; add {target} to `platforms` and run `hermetic lock`",
-        )
+        raise not_locked_error(environment, target, have, this_machine=platform is None)
     return target
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from hermetic.errors import UsageError
 from hermetic.lock.model import PypiArtifact, content_hash, local_path
-from hermetic.lock.read import Lock
+from hermetic.lock.read import Lock, not_locked_error
 from hermetic.platform import current_platform
 
 if TYPE_CHECKING:
@@ -41,10 +41,7 @@ def pick_platform(lock: Lock, environment: str, platform: str | None) -> str:
     have = lock.platforms(environment)
     if platform is not None:
         if platform not in have:
-            raise UsageError(
-                f"environment {environment!r} is not locked for {platform}",
-                hint=f"the lock has: {', '.join(have)}",
-            )
+            raise not_locked_error(environment, platform, have)
         return platform
     here = current_platform()
     if here in have:

@@ -74,7 +74,7 @@ class Lock:
             header = EnvironmentHeader(
                 name=name,
                 channels=self._channels(name, [str(c) for c in env.channels()]),
-                platforms=tuple(sorted(str(p.name) for p in env.platforms())),
+                platforms=self._locked_platforms(name, env),
                 system_requirements=self._system_requirements(name),
             )
             self._headers[name] = header
@@ -98,14 +98,13 @@ class Lock:
         if found is None:
             env = self._rattler_env(environment)
             lp = next((p for p in env.platforms() if str(p.name) == platform), None)
-            if lp is None:
-                have = ", ".join(self.environment(environment).platforms)
-                raise UsageError(
-                    f"environment {environment!r} is not locked for {platform}",
-                    hint=f"the lock has: {have}; add {platform} to `platforms` and run `hermetic lock`",
+            if lp is None and platform not in self.environment(environment).platforms:
+                raise not_locked_error(
+                    environment, platform, self.environment(environment).platforms
                 )
-            records = env.conda_repodata_records_for_platform(lp) or []
-            pypi = env.pypi_packages_for_platform(lp) or []
+            # no rattler platform but recorded in the hermetic: block: locked, and empty
+            records = (env.conda_repodata_records_for_platform(lp) or []) if lp else []
+            pypi = (env.pypi_packages_for_platform(lp) or []) if lp else []
             found = PlatformLock(
                 environment=environment,
                 platform=platform,
@@ -173,6 +172,15 @@ class Lock:
             return location
         return (self.path.parent / location).resolve().as_uri()
 
+    def _locked_platforms(self, name: str, env: Environment) -> tuple[str, ...]:
+        """The platforms `name` is locked for. rattler's format leaves out a platform with no
+        package, so an environment locked empty is known from the `hermetic:` block."""
+        have = {str(p.name) for p in env.platforms()}
+        inputs = self.meta.inputs.get(name) if self.meta else None
+        if inputs is not None:
+            have.update(inputs.platforms)
+        return tuple(sorted(have))
+
     def _system_requirements(self, env: str) -> SystemRequirements:
         inputs = self.meta.inputs.get(env) if self.meta else None
         if inputs is None:
@@ -188,6 +196,25 @@ def _sha256(p: PypiLockedPackage) -> str | None:
     except AttributeError:
         return None
     return digest.hex() if digest else None
+
+
+def not_locked_error(
+    environment: str,
+    platform: str,
+    have: tuple[str, ...],
+    *,
+    this_machine: bool = False,
+    pick: bool = False,
+) -> UsageError:
+    """`environment` has no lock for `platform`: say which platforms it has, if any, and how
+    to lock this one (`pick`: the command takes -p to choose another)."""
+    what = f"{platform} (this machine)" if this_machine else platform
+    has = f"the lock has {', '.join(have)}; " if have else "the lock has no platform for it; "
+    choose = "pick one with -p, or " if pick and have else ""
+    return UsageError(
+        f"environment {environment!r} is not locked for {what}",
+        hint=f"{has}{choose}add {platform} to `platforms` and run `hermetic lock`",
+    )
 
 
 def load_lock(path: Path) -> Lock:

@@ -41,18 +41,14 @@ class PackResult:
 def _locked(
     lock_path: Path, environment: str, platform: str | None
 ) -> tuple[str, list[Any], tuple[PypiArtifact, ...]]:
-    from hermetic.lock.read import load_lock
+    from hermetic.lock.read import load_lock, not_locked_error
 
     lock = load_lock(lock_path)
     lock.require_environment(environment)
     have = lock.platforms(environment)
     target = platform or current_platform()
     if target not in have:
-        raise UsageError(
-            f"environment {environment!r} is not locked for {target}",
-            hint=f"the lock has: {', '.join(have)}; pick one with -p, or add {target} to "
-            "`platforms` and run `hermetic lock`",
-        )
+        raise not_locked_error(environment, target, have, pick=True)
     return target, lock.conda_records(environment, target), lock.pypi_packages(environment, target)
 
 
