@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
+
 from clirun import hermetic
 from projects import write_spec
 
@@ -237,3 +239,69 @@ def test_pixi_manifest_policy_in_tool_hermetic(tmp_path, monkeypatch):
     )
     proc = hermetic("check", "--json", cwd=tmp_path, check=0)
     assert findings(proc) == []
+
+
+# each manifest kind: (file, text, line of the dependencies table, the table as written there,
+# how the pin is written, how the rule is turned off there)
+PYTHON_PIN_KINDS = [
+    (
+        "pixi.toml",
+        '[workspace]\nchannels = ["conda-forge"]\nplatforms = ["linux-64"]\n\n'
+        '[dependencies]\nnumpy = "*"\n',
+        5,
+        "to [dependencies]",
+        'python = "3.11.*"',
+        "require-python-pin = false in [tool.hermetic.policy]",
+    ),
+    (
+        "pyproject.toml",
+        '[project]\nname = "x"\n\n[tool.pixi.workspace]\nchannels = ["conda-forge"]\n'
+        'platforms = ["linux-64"]\n\n[tool.pixi.dependencies]\nnumpy = "*"\n',
+        8,
+        "to [tool.pixi.dependencies]",
+        'python = "3.11.*"',
+        "require-python-pin = false in [tool.hermetic.policy]",
+    ),
+    (
+        "pyproject.toml",
+        '[project]\nname = "x"\n\n[tool.hermetic]\nchannels = ["conda-forge"]\n'
+        'platforms = ["linux-64"]\n\n[tool.hermetic.dependencies]\nnumpy = "*"\n',
+        8,
+        "to [tool.hermetic.dependencies]",
+        'python = "3.11.*"',
+        "require-python-pin = false in [tool.hermetic.policy]",
+    ),
+    (
+        "hermetic.toml",
+        'channels = ["conda-forge"]\nplatforms = ["linux-64"]\n\n[dependencies]\nnumpy = "*"\n',
+        4,
+        "to [dependencies]",
+        'python = "3.11.*"',
+        "require-python-pin = false in [policy]",
+    ),
+    (
+        "environment.yml",
+        "name: x\nchannels:\n  - conda-forge\nplatforms: [linux-64]\ndependencies:\n  - numpy\n",
+        5,
+        "to dependencies:",
+        "- python=3.11",
+        "require-python-pin: false in the policy: key",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name,text,line,table,pin,off",
+    PYTHON_PIN_KINDS,
+    ids=["pixi.toml", "tool.pixi", "tool.hermetic", "hermetic.toml", "environment.yml"],
+)
+def test_python_not_pinned_names_file_line_and_key_in_every_manifest_kind(
+    tmp_path, monkeypatch, name, text, line, table, pin, off
+):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    (tmp_path / name).write_text(text)
+    (f,) = findings(hermetic("check", "--json", cwd=tmp_path, check=0))
+    assert f["id"] == "python-not-pinned"
+    assert f["location"] == f"{tmp_path / name}:{line}"
+    assert f"add {pin} (the version you run) {table} at {tmp_path / name}:{line}" in f["hint"]
+    assert off in f["hint"]

@@ -11,6 +11,7 @@ from hermetic.channel import channel_name, redact_url
 from hermetic.errors import Location
 from hermetic.findings import ERROR, WARNING, Finding, sort_findings
 from hermetic.manifest.model import Environment, Policy, Spec
+from hermetic.manifest.places import dependencies_place
 from hermetic.manifest.policy_table import PRESETS
 from hermetic.policy.config import effective_policy
 from hermetic.policy.native import conda_equivalents
@@ -76,6 +77,15 @@ class PolicyPlace:
             return self.policy.source.where
         return f"{policy_table_name(self.spec)} of {Path(self.spec.manifest).name}"
 
+    def setting(self, key: str, value: str) -> str:
+        """`key = value` as the policy table writes it (`key: value` in environment.yml)."""
+        yaml = (
+            self.policy.source.table == "policy:"
+            if self.policy.source is not None
+            else self.spec.kind == "environment-yml"
+        )
+        return f"{key}: {value}" if yaml else f"{key} = {value}"
+
     def location(self, key: str) -> Location:
         source = self.policy.source
         if source is not None:
@@ -89,14 +99,6 @@ def policy_table_name(spec: Spec) -> str:
         "hermetic-toml": "[policy]",
         "environment-yml": "the policy: key",
     }.get(spec.kind, "[tool.hermetic.policy]")
-
-
-def dependencies_table(spec: Spec) -> str:
-    """How the default feature's conda dependencies are spelled in this kind of manifest."""
-    return {
-        "pyproject": "[tool.hermetic.dependencies]",
-        "environment-yml": "dependencies: (as `- python=3.11`)",
-    }.get(spec.kind, "[dependencies]")
 
 
 def _channels(spec: Spec, env: Environment, policy: Policy, where: PolicyPlace) -> list[Finding]:
@@ -163,31 +165,35 @@ def _channel_location(spec: Spec, channel: str) -> Location:
 def _python_pin(spec: Spec, env: Environment, policy: Policy, where: PolicyPlace) -> list[Finding]:
     if not policy.require_python_pin:
         return []
-    off = f"or turn the rule off: require-python-pin = false in {where.table}"
+    off = f"or turn the rule off: {where.setting('require-python-pin', 'false')} in {where.table}"
     out = []
     for p in env.platforms:
         py = next((d for d in env.conda_dependencies(p) if d.name == "python"), None)
         if py is None:
-            feature = spec.default_feature.location or Location(spec.manifest)
+            deps = dependencies_place(spec, env)
+            version = "3.11" if deps.style == "yaml-list" else "3.11.*"
+            pin = deps.advice("python", version, why="(the version you run)")
             out.append(
                 Finding(
                     "python-not-pinned",
                     WARNING,
                     "python is not a dependency: the solver picks any version",
                     environment=env.name,
-                    location=feature,
-                    hint=f'add python = "3.11.*" (the version you run) to {dependencies_table(spec)}, {off}',
+                    location=deps.location,
+                    hint=f"{pin}, {off}",
                 )
             )
         elif py.spec.strip() in ("python", "python *"):
+            deps = dependencies_place(spec, env)
+            pin = deps.entry("python", "3.11" if deps.style == "yaml-list" else "3.11.*")
             out.append(
                 Finding(
                     "python-not-pinned",
                     WARNING,
                     "python has no version constraint: a re-lock may move to a new minor version",
                     environment=env.name,
-                    location=py.location or Location(spec.manifest),
-                    hint=f'pin it, e.g. python = "3.11.*", {off}',
+                    location=py.location or deps.location,
+                    hint=f"pin it: write {pin} (the version you run) on this line, {off}",
                 )
             )
     return list(dict.fromkeys(out))  # the same finding for every platform is one finding
