@@ -281,3 +281,67 @@ def test_channel_pkg_names_a_local_channel_reached_through_a_symlink(tmp_path, c
     )
     hermetic("lock", cwd=tmp_path)
     assert locked(tmp_path)["tinytool"].startswith("2.1=")
+
+
+CUDA_HINT_KINDS = {
+    "environment.yml": (
+        "name: gpu\nchannels:\n  - {ch}\nplatforms: [linux-64]\ndependencies:\n"
+        "  - python=3.11\n  - gpukernel=*=cuda*\n",
+        'add a top-level key to {path}: system-requirements: {{cuda: "12.4"}}',
+        'system-requirements: {cuda: "12.4"}\n',
+    ),
+    "pixi.toml": (
+        '[workspace]\nchannels = ["{ch}"]\nplatforms = ["linux-64"]\n\n[dependencies]\n'
+        'python = "3.11.*"\n\n[feature.gpu.dependencies]\ngpukernel = {{ version = "*", '
+        'build = "cuda*" }}\n\n[environments]\ngpu = ["gpu"]\n',
+        'add [feature.gpu.system-requirements] with cuda = "12.4" to {path} (its feature '
+        "starts at line 8)",
+        '[feature.gpu.system-requirements]\ncuda = "12.4"\n',
+    ),
+    "hermetic.toml": (
+        'channels = ["{ch}"]\nplatforms = ["linux-64"]\n[dependencies]\npython = "3.11.*"\n'
+        'gpukernel = "*=cuda*"\n[system-requirements]\nglibc = "2.28"\n',
+        'add cuda = "12.4" to [system-requirements] at {path}:6',
+        None,
+    ),
+    "pyproject.toml": (
+        '[project]\nname = "x"\n\n[tool.pixi.workspace]\nchannels = ["{ch}"]\n'
+        'platforms = ["linux-64"]\n\n[tool.pixi.dependencies]\npython = "3.11.*"\n'
+        'gpukernel = {{ version = "*", build = "cuda*" }}\n',
+        'add [tool.pixi.system-requirements] with cuda = "12.4" to {path}',
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CUDA_HINT_KINDS)
+def test_missing_cuda_hint_says_what_to_write_in_the_users_own_file(tmp_path, conda_channel, name):
+    """The hint names the table of the manifest at hand (not [tool.hermetic...]), with the
+    version the package needs; written as told, the lock succeeds."""
+    text, hint, fix = CUDA_HINT_KINDS[name]
+    path = tmp_path / name
+    path.write_text(text.format(ch=conda_channel))
+    proc = hermetic("lock", cwd=tmp_path, check=1)
+    assert_clean_error(proc)
+    assert "a package needs __cuda >= 12.4 but the spec declares no cuda" in proc.stderr
+    assert hint.format(path=path) in proc.stderr
+    assert "tool.hermetic" not in proc.stderr
+    if fix is not None:
+        path.write_text(path.read_text() + fix)
+        hermetic("lock", cwd=tmp_path)
+        env = "default" if name == "environment.yml" else "gpu"
+        assert locked(tmp_path, env)["gpukernel"].endswith("=cuda124_1")
+
+
+def test_cuda_declared_too_low_says_which_line_to_raise(tmp_path, conda_channel):
+    write_spec(
+        tmp_path,
+        base_spec(
+            conda_channel, 'gpukernel = "*=cuda*"', extra='[system-requirements]\ncuda = "12.0"'
+        ),
+    )
+    proc = hermetic("lock", cwd=tmp_path, check=1)
+    assert "needs __cuda >= 12.4 but the spec declares cuda 12.0" in proc.stderr
+    assert f'set cuda = "12.4" in [system-requirements] at {tmp_path / "hermetic.toml"}:4' in (
+        proc.stderr
+    )

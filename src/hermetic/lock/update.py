@@ -22,6 +22,7 @@ from hermetic.lock.inputs import environment_inputs
 from hermetic.lock.model import PypiArtifact
 from hermetic.lock.read import Lock, load_lock
 from hermetic.manifest.model import Environment, Spec
+from hermetic.manifest.places import SystemRequirementsSites
 from hermetic.mirrors import Mirrors
 from hermetic.platform import DEFAULT_GLIBC, default_macos
 from hermetic.resolve.conda import CondaRequest, solve_all
@@ -93,6 +94,7 @@ def lock_spec(
             channels=unit.channels(p),
             specs=unit.conda_specs(p),
             virtual_packages=virtual_packages(p, unit.system_requirements(p)),
+            sites=SystemRequirementsSites.of(spec, unit.members_on(p), p),
         )
         for unit in units
         for p in unit.platforms

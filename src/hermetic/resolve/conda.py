@@ -6,12 +6,13 @@ import asyncio
 import datetime
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hermetic.channel import Channel, strip_url
 from hermetic.errors import ResolveError, did_you_mean
 from hermetic.httpclient import rattler_client
+from hermetic.manifest.places import SystemRequirementsSites
 from hermetic.mirrors import Mirrors
 from hermetic.resolve.platforms import VirtualPackage, to_rattler
 from hermetic.settings import current as current_settings
@@ -30,6 +31,8 @@ class CondaRequest:
     channels: tuple[str, ...]
     specs: tuple[str, ...]
     virtual_packages: tuple[VirtualPackage, ...]
+    # where the user's manifest declares system requirements, for the hint on a missing __cuda
+    sites: SystemRequirementsSites | None = field(default=None, compare=False)
 
 
 def make_gateway(mirrors: Mirrors | None = None) -> Gateway:
@@ -143,16 +146,47 @@ async def _explain_solver_error(req: CondaRequest, text: str, gateway: Gateway) 
             "; ".join(parts) if parts else f"no package of that name in {chans} for {req.platform}"
         )
     vps = ", ".join(str(v) for v in req.virtual_packages)
-    if "__cuda" in text and not any(v.name == "__cuda" for v in req.virtual_packages):
-        hint = (hint + "; " if hint else "") + (
-            "a package needs a CUDA driver: declare it in [tool.hermetic.system-requirements] "
-            'cuda = "12.x" (or in a gpu feature)'
-        )
+    declare = _system_requirement_hint(req, text)
+    if declare:
+        hint = (hint + "; " if hint else "") + declare
     body = text.removeprefix("Cannot solve the request because of: ")
     return ResolveError(
         f"cannot solve {where}:\n{_indent(body)}\n  (virtual packages: {vps})",
         hint=hint,
     )
+
+
+# the virtual packages a spec declares, with their system-requirements key and a value to
+# suggest when the solver names no version
+_DECLARED = (("__cuda", "cuda", "12"), ("__glibc", "glibc", "2.28"), ("__osx", "macos", "13.0"))
+
+
+def _system_requirement_hint(req: CondaRequest, text: str) -> str | None:
+    """A package needs a virtual package the spec does not declare (or declares too low):
+    say what to write, and where in the user's own manifest."""
+    from packaging.version import InvalidVersion, Version
+
+    for name, key, fallback in _DECLARED:
+        if name not in text:
+            continue
+        found = re.findall(rf"{name}\s*(?:>=|==|=|\s)\s*([0-9]+(?:\.[0-9]+)*)", text)
+        needed = max(found, key=Version) if found else None
+        declared = next((v.version for v in req.virtual_packages if v.name == name), None)
+        try:
+            if declared is not None and (needed is None or Version(declared) >= Version(needed)):
+                continue  # declared high enough: the conflict is elsewhere
+        except InvalidVersion:
+            continue
+        value = needed or fallback
+        where = (
+            req.sites.advice(key, value, text, change=declared is not None)
+            if req.sites is not None
+            else f'declare {key} = "{value}" in the system requirements of the spec'
+        )
+        need = f"{name} >= {needed}" if needed else name
+        have = f"declares {key} {declared}" if declared is not None else f"declares no {key}"
+        return f"a package needs {need} but the spec {have}: {where}"
+    return None
 
 
 async def _channel_names(req: CondaRequest, gateway: Gateway) -> list[str]:
