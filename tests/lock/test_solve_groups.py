@@ -145,3 +145,42 @@ def test_pixi_manifest_solve_group_from_the_command_line(tmp_path, conda_channel
     # the serve environment's dependency graph, from the lock alone
     tree = hermetic("tree", "pynum", "-e", "serve", cwd=root).stdout
     assert "pyusesnum" in tree
+
+
+def test_a_group_that_cannot_agree_is_named_with_its_environments(
+    tmp_path, conda_channel, wheelhouse
+):
+    """Messages name the group and its environments as the user wrote them, never an
+    internal label, for the conda solve and for the PyPI resolution."""
+    root = tmp_path / "px"
+    root.mkdir()
+    manifest = textwrap.dedent(f"""
+        [workspace]
+        channels = [{json.dumps(str(conda_channel))}]
+        platforms = ["linux-64"]
+        [dependencies]
+        python = "*"
+        [pypi-options]
+        find-links = [{{ path = {json.dumps(str(wheelhouse))} }}]
+        [feature.train.dependencies]
+        libtiny = "0.9"
+        [feature.train.pypi-dependencies]
+        pynum = "<2"
+        [feature.serve.dependencies]
+        libtiny = "SERVE"
+        [feature.serve.pypi-dependencies]
+        pynum = ">=2"
+        [environments]
+        train = {{ features = ["train"], solve-group = "prod" }}
+        serve = {{ features = ["serve"], solve-group = "prod" }}
+        """)
+    group = "solve group 'prod' (environments train, serve)"
+    (root / "pixi.toml").write_text(manifest.replace("SERVE", ">=1.0"))
+    proc = hermetic("lock", cwd=root, check=1)
+    assert f"no conda solution for {group}, platform linux-64" in proc.stderr
+    assert "solved as one" in proc.stderr and "solve-group:" not in proc.stderr
+    (root / "pixi.toml").write_text(manifest.replace("SERVE", "*"))
+    proc = hermetic("lock", cwd=root, check=1)
+    assert f"cannot resolve the PyPI dependencies of {group} for linux-64" in proc.stderr
+    assert "solve-group:" not in proc.stderr
+    assert not (root / "hermetic.lock").exists()

@@ -63,10 +63,12 @@ class SolveUnit:
         return tuple(dict.fromkeys(reqs))
 
     def describe(self) -> str:
+        """What a message calls this unit: `environment 'gpu'`, or `solve group 'prod'
+        (environments train, serve)` (never the internal label)."""
         if self.group is None:
             return f"environment {self.members[0].name!r}"
         names = ", ".join(e.name for e in self.members)
-        return f"solve group {self.group!r} ({names})"
+        return f"solve group {self.group!r} (environments {names})"
 
 
 def solve_units(envs: Sequence[Environment]) -> list[SolveUnit]:

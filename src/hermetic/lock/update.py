@@ -95,6 +95,7 @@ def lock_spec(
             specs=unit.conda_specs(p),
             virtual_packages=virtual_packages(p, unit.system_requirements(p)),
             sites=SystemRequirementsSites.of(spec, unit.members_on(p), p),
+            group=unit.describe() if unit.group else None,
         )
         for unit in units
         for p in unit.platforms
@@ -102,7 +103,7 @@ def lock_spec(
     for r in requests:
         if not r.channels:
             raise ResolveError(
-                f"environment {r.environment!r} has no channels",
+                f"{r.subject} has no channels",
                 hint='add channels = ["conda-forge"] to the spec',
             )
     locked = {} if update_all or previous is None else _locked_records(previous, units, update)
@@ -145,6 +146,7 @@ def lock_spec(
                     requirements=reqs,
                     provided=tuple(sorted(provided_distributions(records, mapping).items())),
                     options=first.pypi_options,
+                    group=unit.describe() if unit.group else None,
                     glibc=sysreq.glibc or DEFAULT_GLIBC,
                     macos=sysreq.macos or default_macos(p),
                     preferences=()

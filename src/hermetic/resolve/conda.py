@@ -33,6 +33,12 @@ class CondaRequest:
     virtual_packages: tuple[VirtualPackage, ...]
     # where the user's manifest declares system requirements, for the hint on a missing __cuda
     sites: SystemRequirementsSites | None = field(default=None, compare=False)
+    # what messages call a solve group: "solve group 'prod' (environments train, serve)"
+    group: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return self.group or f"environment {self.environment!r}"
 
 
 def make_gateway(mirrors: Mirrors | None = None) -> Gateway:
@@ -117,7 +123,7 @@ def _is_rattler_error(exc: BaseException) -> bool:
 
 async def _explain_solver_error(req: CondaRequest, text: str, gateway: Gateway) -> ResolveError:
     text = text.strip()
-    where = f"environment {req.environment!r}, platform {req.platform}"
+    where = f"{req.subject}, platform {req.platform}"
     if "timed out" in text.lower() or "timeout" in text.lower():
         return ResolveError(
             f"the conda solve for {where} took too long and was stopped",
@@ -149,9 +155,14 @@ async def _explain_solver_error(req: CondaRequest, text: str, gateway: Gateway) 
     declare = _system_requirement_hint(req, text)
     if declare:
         hint = (hint + "; " if hint else "") + declare
+    if req.group and "incompatible" in text:
+        hint = (hint + "; " if hint else "") + (
+            "the environments of a solve group are solved as one: each one's requirements "
+            "must fit with the others', or take it out of the group (solve-group)"
+        )
     body = text.removeprefix("Cannot solve the request because of: ")
     return ResolveError(
-        f"cannot solve {where}:\n{_indent(body)}\n  (virtual packages: {vps})",
+        f"no conda solution for {where}:\n{_indent(body)}\n  (virtual packages: {vps})",
         hint=hint,
     )
 
@@ -202,7 +213,7 @@ def _explain_fetch_error(req: CondaRequest, exc: BaseException) -> ResolveError:
         f"{Channel.parse(c).redacted()}{req.platform}/repodata.json" for c in req.channels
     )
     return ResolveError(
-        f"cannot read the channels of environment {req.environment!r}: {str(exc).strip()}",
+        f"cannot read the channels of {req.subject}: {str(exc).strip()}",
         hint=f"check the channel names and your network; tried {urls}",
     )
 

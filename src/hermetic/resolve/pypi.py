@@ -59,6 +59,12 @@ class PypiRequest:
     preferences: tuple[tuple[str, str], ...] = ()  # previous pins to keep when possible
     # (requirement, the same at its locked git commit): kept when possible, as preferences are
     git_pins: tuple[tuple[str, str], ...] = ()
+    # what messages call a solve group: "solve group 'prod' (environments train, serve)"
+    group: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return self.group or f"environment {self.environment!r}"
 
 
 _UV_LOCK = threading.Lock()
@@ -210,14 +216,14 @@ def _explain(req: PypiRequest, stderr: str) -> ResolveError:
         if " @ " in r and fetch_failed and _source_place(r.split(" @ ", 1)[1]) in text
     ]
     head = (
-        f"cannot resolve the PyPI dependencies of environment {req.environment!r} "
+        f"cannot resolve the PyPI dependencies of {req.subject} "
         f"for {req.platform} (python {req.python_version})"
     )
     hint = None
     if failed_source:
         # named without credentials: the message may end up in a CI log
         urls = ", ".join(strip_url(r.split(" @ ", 1)[1].strip()) for r in failed_source)
-        head = f"cannot fetch {urls} (environment {req.environment!r}, {req.platform})"
+        head = f"cannot fetch {urls} ({req.subject}, {req.platform})"
         hint = (
             "check that the path exists, or that the git repository and revision can be "
             "cloned from here (network, credentials in netrc or a git credential helper); "
