@@ -184,3 +184,50 @@ def test_a_group_that_cannot_agree_is_named_with_its_environments(
     assert f"cannot resolve the PyPI dependencies of {group} for linux-64" in proc.stderr
     assert "solve-group:" not in proc.stderr
     assert not (root / "hermetic.lock").exists()
+
+
+def test_group_pypi_options_are_merged_as_pixi_merges_them(tmp_path, conda_channel, wheelhouse):
+    """Each member's find-links (and extra indexes) serve the whole group; two different
+    index-urls cannot, and are refused when the manifest is read, naming both."""
+    root = tmp_path / "px"
+    for sub, wheel in (("a", "pynum-1.5"), ("b", "hellowheel-0.1")):
+        (root / sub).mkdir(parents=True)
+        (root / sub / f"{wheel}-py3-none-any.whl").write_bytes(
+            (wheelhouse / f"{wheel}-py3-none-any.whl").read_bytes()
+        )
+    manifest = textwrap.dedent(f"""
+        [workspace]
+        channels = [{json.dumps(str(conda_channel))}]
+        platforms = ["linux-64"]
+        [dependencies]
+        python = "*"
+        [feature.train.pypi-dependencies]
+        pynum = "*"
+        [feature.train.pypi-options]
+        find-links = [{{ path = "a" }}]
+        [feature.serve.pypi-dependencies]
+        hellowheel = "*"
+        [feature.serve.pypi-options]
+        find-links = [{{ path = "b" }}]
+        [environments]
+        train = {{ features = ["train"], solve-group = "prod" }}
+        serve = {{ features = ["serve"], solve-group = "prod" }}
+        """)
+    (root / "pixi.toml").write_text(manifest)
+    hermetic("lock", cwd=root)
+    lock = load_lock(root / "hermetic.lock")
+    assert versions(lock, "train")["pypi:pynum"] == "1.5"
+    assert versions(lock, "serve")["pypi:hellowheel"] == "0.1"
+
+    secret = "https://alice:s3cret@pypi.corp.example/simple"
+    (root / "pixi.toml").write_text(
+        manifest.replace(
+            'find-links = [{ path = "a" }]', f'index-url = "{secret}"\nfind-links = []'
+        ).replace('find-links = [{ path = "b" }]', 'index-url = "https://pypi.org/simple"')
+    )
+    for command in ("lock", "check"):
+        proc = hermetic(command, cwd=root, check=2)
+        assert "pixi.toml:" in proc.stderr and "solve group 'prod'" in proc.stderr
+        assert "'train' uses index-url" in proc.stderr and "pypi.corp.example" in proc.stderr
+        assert "'serve' uses https://pypi.org/simple" in proc.stderr
+        assert "s3cret" not in proc.stderr

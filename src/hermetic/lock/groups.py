@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hermetic.lock.model import PypiArtifact
-from hermetic.manifest.model import Environment, SystemRequirements
+from hermetic.manifest.model import (
+    Environment,
+    PypiOptions,
+    SystemRequirements,
+    group_pypi_options,
+)
 from hermetic.platform import marker_environment
 
 if TYPE_CHECKING:
@@ -61,6 +66,12 @@ class SolveUnit:
             d.requirement for e in self.members_on(platform) for d in e.pypi_dependencies(platform)
         )
         return tuple(dict.fromkeys(reqs))
+
+    def pypi_options(self) -> PypiOptions:
+        """An environment's own options; a group's, merged as pixi merges them."""
+        if self.group is None:
+            return self.members[0].pypi_options
+        return group_pypi_options(self.group, self.members)
 
     def describe(self) -> str:
         """What a message calls this unit: `environment 'gpu'`, or `solve group 'prod'

@@ -136,7 +136,6 @@ def lock_spec(
                     f"{unit.describe()} has pypi-dependencies but no python for {p}",
                     hint='add python to the conda dependencies, e.g. python = "3.11.*"',
                 )
-            first = unit.members_on(p)[0]
             sysreq = unit.system_requirements(p)
             pypi_requests.append(
                 PypiRequest(
@@ -145,7 +144,7 @@ def lock_spec(
                     python_version=str(python.version),
                     requirements=reqs,
                     provided=tuple(sorted(provided_distributions(records, mapping).items())),
-                    options=first.pypi_options,
+                    options=unit.pypi_options(),
                     group=unit.describe() if unit.group else None,
                     glibc=sysreq.glibc or DEFAULT_GLIBC,
                     macos=sysreq.macos or default_macos(p),

@@ -9,11 +9,12 @@ platforms.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
 
+from hermetic.channel import redact_url
 from hermetic.errors import Location, SpecError, UsageError, did_you_mean
 
 DEFAULT = "default"
@@ -281,6 +282,12 @@ class Spec:
     def __post_init__(self) -> None:
         composed = {decl.name: compose(self, decl) for decl in self.environments}
         object.__setattr__(self, "_composed", MappingProxyType(composed))
+        for decl in self.environments:  # refused when read, as pixi does, not at lock time
+            if decl.solve_group is not None:
+                members = [
+                    composed[d.name] for d in self.environments if d.solve_group == decl.solve_group
+                ]
+                group_pypi_options(decl.solve_group, members, self.environments)
 
     @property
     def default_feature(self) -> Feature:
@@ -354,6 +361,50 @@ def compose(spec: Spec, decl: EnvironmentDecl) -> Environment:
         _targets=targets,
         solve_group=decl.solve_group,
     )
+
+
+def group_pypi_options(
+    group: str, members: Sequence[Environment], decls: Sequence[EnvironmentDecl] = ()
+) -> PypiOptions:
+    """The PyPI options a solve group is resolved with, as pixi makes them: every member's
+    extra-index-urls and find-links (in order, each once), no-build if any asks for it, and
+    the one index-url they agree on. Members that name different index-urls, or disagree
+    on no-index, cannot be resolved as one: that is refused with both names."""
+    where = {d.name: d.location for d in decls}
+    out = PypiOptions()
+    index_from = ""  # the member whose index-url the group takes
+    for env in members:
+        opts = env.pypi_options
+        if opts.index_url and out.index_url and opts.index_url != out.index_url:
+            raise SpecError(
+                f"solve group {group!r}: environment {index_from!r} uses index-url "
+                f"{redact_url(out.index_url)} and {env.name!r} uses "
+                f"{redact_url(opts.index_url)}; a solve group is resolved with one index-url",
+                location=where.get(env.name),
+                hint="give them the same index-url (in a feature both have, or the "
+                "workspace's pypi-options), make one an extra-index-urls entry, or put the "
+                "environments in different solve groups",
+            )
+        if opts.no_index != members[0].pypi_options.no_index:
+            only, reads = (env, members[0]) if opts.no_index else (members[0], env)
+            raise SpecError(
+                f"solve group {group!r}: environment {only.name!r} sets no-index (find-links "
+                f"only) and {reads.name!r} reads package indexes; a solve group is resolved "
+                "with one set of sources",
+                location=where.get(env.name),
+                hint="set no-index for both, or for neither, or put the environments in "
+                "different solve groups",
+            )
+        if opts.index_url and not index_from:
+            index_from = env.name
+        out = PypiOptions(
+            index_url=out.index_url or opts.index_url,
+            extra_index_urls=_unique(out.extra_index_urls + opts.extra_index_urls),
+            find_links=_unique(out.find_links + opts.find_links),
+            no_build=out.no_build or opts.no_build,
+            no_index=opts.no_index,
+        )
+    return out
 
 
 def _unique(items: tuple[str, ...]) -> tuple[str, ...]:
