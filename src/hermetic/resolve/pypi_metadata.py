@@ -6,8 +6,11 @@ the sources uv read it from, in the order that costs least:
 
 * a local wheel (find-links, `file://`): the `*.dist-info/METADATA` inside the zip;
 * a remote wheel: the index's PEP 658 `<url>.metadata` file (PyPI serves one for every
-  wheel; it is a few KiB, where the wheel may be gigabytes), cached on disk by the wheel's
-  sha256, so a warm re-lock fetches nothing;
+  wheel; it is a few KiB, where the wheel may be gigabytes), else the zip's METADATA entry
+  read with HTTP range requests, else (a server that answers neither, e.g. a plain static
+  file server) the whole wheel when it is at most `DOWNLOAD_LIMIT`; a private index's
+  requests carry its in-memory credentials (`hermetic.credentials`). The result is cached
+  on disk by the wheel's sha256, so a warm re-lock fetches nothing;
 * a local source tree (path or editable dependency): the static `[project]` table of its
   pyproject.toml (PEP 621), and where that is dynamic, the metadata of a wheel uv builds;
 * a git checkout: the metadata of the wheel uv builds from it (uv's git cache is warm).
@@ -63,16 +66,16 @@ def wheel_metadata(path: Path) -> CoreMetadata | None:
     """The METADATA inside a wheel file."""
     try:
         with zipfile.ZipFile(path) as zf:
-            names = [
-                n
-                for n in zf.namelist()
-                if re.fullmatch(r"[^/]+\.dist-info/METADATA", n) is not None
-            ]
-            if len(names) != 1:
-                return None
-            return parse_metadata(zf.read(names[0]).decode("utf-8", "replace"))
+            text = _metadata_member(zf)
     except (OSError, zipfile.BadZipFile, KeyError):
         return None
+    return parse_metadata(text) if text is not None else None
+
+
+def _metadata_member(zf: zipfile.ZipFile) -> str | None:
+    """The text of a wheel's one `*.dist-info/METADATA` entry (None: none, or several)."""
+    names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
+    return zf.read(names[0]).decode("utf-8", "replace") if len(names) == 1 else None
 
 
 def load_toml(text: str) -> dict[str, Any]:
@@ -108,7 +111,7 @@ def remote_wheel_metadata(url: str, sha256: str | None) -> CoreMetadata | None:
             elif resp.status_code in (401, 403, 407, 429) or resp.status_code >= 500:
                 return None  # credentials or a passing fault: not remembered
             else:
-                found = _zip_metadata_by_range(client, url.split("#", 1)[0])
+                found = _zip_metadata_by_range(client, url.split("#", 1)[0], sha256)
         except (httpx.HTTPError, OSError, zipfile.BadZipFile, ValueError):
             return None  # a network failure is not remembered: the next lock tries again
     meta = parse_metadata(found) if found else None
@@ -165,19 +168,59 @@ class _RangeFile(io.RawIOBase):
 _BLOCK = 64 * 1024
 
 
-def _zip_metadata_by_range(client: httpx.Client, url: str) -> str | None:
+#: the largest wheel downloaded whole for its metadata, when the server serves no PEP 658
+#: file and no byte ranges (uv downloaded it whole to resolve, too)
+DOWNLOAD_LIMIT = 64 * 1024 * 1024
+
+
+def _zip_metadata_by_range(client: httpx.Client, url: str, sha256: str | None) -> str | None:
     head = client.head(url)
-    if head.status_code in (401, 403, 407, 429) or head.status_code >= 500:
-        # credentials or a passing fault: not an answer to remember
-        raise ValueError(f"{url}: HTTP {head.status_code}")
+    _unanswered(head.status_code, url)
     size = int(head.headers.get("content-length", "0"))
-    if head.status_code != 200 or size <= 0 or head.headers.get("accept-ranges") != "bytes":
-        return None  # the server cannot serve a part of the file: remembered as unreadable
+    if head.status_code != 200 or size <= 0:
+        return None  # nothing to read a part of: remembered as unreadable
+    # some servers answer ranges without saying so: ask once rather than trust the header
+    if head.headers.get("accept-ranges") != "bytes" and not _answers_ranges(client, url):
+        return _zip_metadata_by_download(client, url, size, sha256)
     with zipfile.ZipFile(_RangeFile(client, url, size)) as zf:  # reads are block-cached
-        names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
-        if len(names) != 1:
+        return _metadata_member(zf)
+
+
+def _unanswered(status: int, url: str) -> None:
+    """Credentials or a passing fault: no answer to remember (the next lock asks again)."""
+    if status in (401, 403, 407, 429) or status >= 500:
+        raise ValueError(f"{url}: HTTP {status}")
+
+
+def _answers_ranges(client: httpx.Client, url: str) -> bool:
+    """Whether the server answers a byte range (206); the body is not read either way."""
+    with client.stream("GET", url, headers={"Range": "bytes=0-0"}) as resp:
+        _unanswered(resp.status_code, url)
+        return resp.status_code == 206
+
+
+def _zip_metadata_by_download(
+    client: httpx.Client, url: str, size: int, sha256: str | None
+) -> str | None:
+    """The METADATA of a wheel of at most `DOWNLOAD_LIMIT` bytes, downloaded into memory
+    (and checked against the locked sha256: the metadata is that artifact's)."""
+    import hashlib
+
+    if size > DOWNLOAD_LIMIT:
+        return None
+    data = bytearray()
+    with client.stream("GET", url) as resp:
+        _unanswered(resp.status_code, url)
+        if resp.status_code != 200:
             return None
-        return zf.read(names[0]).decode("utf-8", "replace")
+        for chunk in resp.iter_bytes():
+            data += chunk
+            if len(data) > DOWNLOAD_LIMIT:
+                return None
+    if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+        return None
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        return _metadata_member(zf)
 
 
 def source_tree_metadata(path: Path) -> CoreMetadata | None:
@@ -294,11 +337,16 @@ def fetch_all(
     return {url: meta for url, meta in found.items() if meta is not None}
 
 
+# what the cache holds for an artifact whose metadata cannot be read; an empty file (what
+# versions before the download fallback wrote) is asked again once
+_UNREADABLE = "# unreadable\n"
+
+
 def _store(sha256: str, meta: CoreMetadata | None) -> None:
     """Remember an artifact's metadata (or that it has none to read) by its sha256."""
     from hermetic.fs import atomic_write_text
 
-    text = "" if meta is None else render_metadata(meta)
+    text = _UNREADABLE if meta is None else render_metadata(meta)
     try:
         path = _cache_dir() / f"{sha256}.METADATA"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -321,4 +369,6 @@ def _cached(sha256: str) -> CoreMetadata | Literal[False] | None:
         text = (_cache_dir() / f"{sha256}.METADATA").read_text(encoding="utf-8")
     except OSError:
         return None
-    return parse_metadata(text) if text else False
+    if not text:
+        return None
+    return False if text == _UNREADABLE else parse_metadata(text)
