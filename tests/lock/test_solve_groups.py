@@ -59,6 +59,24 @@ def versions(lock: Lock, env: str) -> dict[str, str]:
     return out
 
 
+def pixi_group(channel: Path, tables: str, wheelhouse: Path | None = None) -> str:
+    """A pixi.toml whose `train` and `serve` environments (features of the same names, in
+    `tables`) are one solve group, `prod`; `wheelhouse` is the workspace's find-links."""
+    links = (
+        f"[pypi-options]\nfind-links = [{{ path = {json.dumps(str(wheelhouse))} }}]\n"
+        if wheelhouse
+        else ""
+    )
+    return (
+        f'[workspace]\nname = "demo"\nchannels = [{json.dumps(str(channel))}]\n'
+        f'platforms = ["linux-64"]\n[dependencies]\npython = "*"\n{links}'
+        + textwrap.dedent(tables)
+        + "[environments]\n"
+        'train = { features = ["train"], solve-group = "prod" }\n'
+        'serve = { features = ["serve"], solve-group = "prod" }\n'
+    )
+
+
 def test_group_members_get_the_same_versions(tmp_path, conda_channel, wheelhouse):
     spec = project(tmp_path / "p", conda_channel, wheelhouse)
     alone = tmp_path / "alone.lock"
@@ -114,26 +132,19 @@ def test_pixi_manifest_solve_group_from_the_command_line(tmp_path, conda_channel
     root = tmp_path / "px"
     root.mkdir()
     (root / "pixi.toml").write_text(
-        textwrap.dedent(f"""
-        [workspace]
-        name = "demo"
-        channels = [{json.dumps(str(conda_channel))}]
-        platforms = ["linux-64"]
-        [dependencies]
-        python = "*"
-        [pypi-options]
-        find-links = [{{ path = {json.dumps(str(wheelhouse))} }}]
-        [feature.train.dependencies]
-        pinner = "*"
-        libtiny = "*"
-        [feature.serve.dependencies]
-        libtiny = "*"
-        [feature.serve.pypi-dependencies]
-        pyusesnum = "*"
-        [environments]
-        train = {{ features = ["train"], solve-group = "prod" }}
-        serve = {{ features = ["serve"], solve-group = "prod" }}
-        """)
+        pixi_group(
+            conda_channel,
+            """
+            [feature.train.dependencies]
+            pinner = "*"
+            libtiny = "*"
+            [feature.serve.dependencies]
+            libtiny = "*"
+            [feature.serve.pypi-dependencies]
+            pyusesnum = "*"
+            """,
+            wheelhouse,
+        )
     )
     proc = hermetic("lock", cwd=root)
     assert "1 solve group" in proc.stdout + proc.stderr
@@ -154,14 +165,9 @@ def test_a_group_that_cannot_agree_is_named_with_its_environments(
     internal label, for the conda solve and for the PyPI resolution."""
     root = tmp_path / "px"
     root.mkdir()
-    manifest = textwrap.dedent(f"""
-        [workspace]
-        channels = [{json.dumps(str(conda_channel))}]
-        platforms = ["linux-64"]
-        [dependencies]
-        python = "*"
-        [pypi-options]
-        find-links = [{{ path = {json.dumps(str(wheelhouse))} }}]
+    manifest = pixi_group(
+        conda_channel,
+        """
         [feature.train.dependencies]
         libtiny = "0.9"
         [feature.train.pypi-dependencies]
@@ -170,10 +176,9 @@ def test_a_group_that_cannot_agree_is_named_with_its_environments(
         libtiny = "SERVE"
         [feature.serve.pypi-dependencies]
         pynum = ">=2"
-        [environments]
-        train = {{ features = ["train"], solve-group = "prod" }}
-        serve = {{ features = ["serve"], solve-group = "prod" }}
-        """)
+        """,
+        wheelhouse,
+    )
     group = "solve group 'prod' (environments train, serve)"
     (root / "pixi.toml").write_text(manifest.replace("SERVE", ">=1.0"))
     proc = hermetic("lock", cwd=root, check=1)
@@ -195,24 +200,19 @@ def test_group_pypi_options_are_merged_as_pixi_merges_them(tmp_path, conda_chann
         (root / sub / f"{wheel}-py3-none-any.whl").write_bytes(
             (wheelhouse / f"{wheel}-py3-none-any.whl").read_bytes()
         )
-    manifest = textwrap.dedent(f"""
-        [workspace]
-        channels = [{json.dumps(str(conda_channel))}]
-        platforms = ["linux-64"]
-        [dependencies]
-        python = "*"
+    manifest = pixi_group(
+        conda_channel,
+        """
         [feature.train.pypi-dependencies]
         pynum = "*"
         [feature.train.pypi-options]
-        find-links = [{{ path = "a" }}]
+        find-links = [{ path = "a" }]
         [feature.serve.pypi-dependencies]
         hellowheel = "*"
         [feature.serve.pypi-options]
-        find-links = [{{ path = "b" }}]
-        [environments]
-        train = {{ features = ["train"], solve-group = "prod" }}
-        serve = {{ features = ["serve"], solve-group = "prod" }}
-        """)
+        find-links = [{ path = "b" }]
+        """,
+    )
     (root / "pixi.toml").write_text(manifest)
     hermetic("lock", cwd=root)
     lock = load_lock(root / "hermetic.lock")
