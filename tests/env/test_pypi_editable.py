@@ -7,6 +7,7 @@ backend (`fixtures.sources`), so uv builds and installs it offline.
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -115,6 +116,15 @@ def test_pixi_manifest_editable_self_dependency_and_packs_refuse_it(tmp_path, co
     assert _mine(root / "hermetic.lock").editable
     out = h("run", "python", "-c", PROBE, cwd=root, cache=cache).stdout.split()
     assert out == ["1.0.0", str(root / "src" / "mine" / "__init__.py")]
+    # recorded relative to the project, as pixi.lock does: the lock holds in any checkout
+    text = (root / "hermetic.lock").read_text()
+    assert "\n- pypi: .\n  name: mine\n" in text and "        - mine @ .\n" in text
+    assert str(root) not in text.replace(str(conda_channel), "")
+    moved = tmp_path / "elsewhere" / "proj"
+    shutil.copytree(root, moved, ignore=shutil.ignore_patterns(".hermetic"))
+    assert h("lock", "--check", cwd=moved, cache=cache).returncode == 0
+    out = h("run", "--frozen", "python", "-c", PROBE, cwd=moved, cache=cache).stdout.split()
+    assert out == ["1.0.0", str(moved / "src" / "mine" / "__init__.py")]
 
     # a pack (like an image) is laid out from wheels: an editable install cannot go in it
     proc = h("pack", "-o", str(tmp_path / "env.tar.gz"), cwd=root, cache=cache, check=None)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hermetic.channel import Channel, strip_url
 from hermetic.lock.inputs import FORMAT, EnvironmentInputs
-from hermetic.lock.model import PypiArtifact
+from hermetic.lock.model import PypiArtifact, lock_location
 
 if TYPE_CHECKING:
     from rattler import RepoDataRecord
@@ -28,14 +29,18 @@ class LockedEnvironment:
     pypi: Mapping[str, tuple[PypiArtifact, ...]]
 
 
-def render(environments: Sequence[LockedEnvironment], platform_override: Sequence[str] = ()) -> str:
+def render(
+    environments: Sequence[LockedEnvironment],
+    platform_override: Sequence[str] = (),
+    base: Path | None = None,
+) -> str:
     """The lock file's text. Same inputs, same bytes.
 
     `platform_override`: the platforms `lock -p` locked for instead of the manifest's; it is
     recorded so that `install` and `lock --check` do not take the lock for a stale one.
+    `base`: the lock's directory; source directories inside it are recorded relative to it.
     """
     import tempfile
-    from pathlib import Path
 
     from rattler import LockChannel, LockFile, LockPlatform
 
@@ -53,6 +58,8 @@ def render(environments: Sequence[LockedEnvironment], platform_override: Sequenc
                 lf.add_conda_package(env.name, lp, _without_credentials(rec))
             for pkg in env.pypi.get(plat, ()):
                 url = strip_url(pkg.url)  # the lock is committed: no credentials in it
+                if base is not None:
+                    url = lock_location(url, base)
                 lf.add_pypi_package(env.name, lp, pkg.name, pkg.version, url)
                 artifacts[url] = pkg
     with tempfile.TemporaryDirectory(prefix="hermetic-lock-") as tmp:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from hermetic.channel import strip_url
+from hermetic.lock.model import lock_location
 from hermetic.manifest.model import Environment, Spec
 from hermetic.resolve.platforms import virtual_packages
 
@@ -103,17 +105,23 @@ class EnvironmentInputs:
         return dict(self.pypi_editable).get(platform, ())
 
 
-def recorded_requirement(requirement: str) -> str:
+def recorded_requirement(requirement: str, base: Path | None = None) -> str:
     """A PyPI requirement as the lock records it: a direct URL without its credentials
-    (`pkg @ git+https://user:token@host/repo` would otherwise end up in a committed file)."""
+    (`pkg @ git+https://user:token@host/repo` would otherwise end up in a committed file),
+    a source directory inside `base` (the manifest's directory) relative to it (`pkg @ .`)."""
     if " @ " not in requirement or "://" not in requirement:
         return requirement
     from packaging.requirements import Requirement
 
     req = Requirement(requirement)
-    if req.url is None or strip_url(req.url) == req.url:
+    if req.url is None:
         return requirement
-    req.url = strip_url(req.url)
+    url = strip_url(req.url)
+    if base is not None:
+        url = lock_location(url, base)
+    if url == req.url:
+        return requirement
+    req.url = url
     return str(req)
 
 
@@ -133,6 +141,7 @@ def environment_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
 
 
 def _own_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
+    base = Path(spec.manifest).absolute().parent if spec.manifest else None
     sysreq = {k: v for k, v in vars(env.system_requirements).items() if v is not None}
     opts = env.pypi_options
     # the lock is committed: URLs are recorded without credentials (a changed token does
@@ -160,7 +169,9 @@ def _own_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
             (
                 p,
                 tuple(
-                    sorted(recorded_requirement(d.requirement) for d in env.pypi_dependencies(p))
+                    sorted(
+                        recorded_requirement(d.requirement, base) for d in env.pypi_dependencies(p)
+                    )
                 ),
             )
             for p in platforms

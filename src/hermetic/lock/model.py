@@ -72,6 +72,20 @@ def requirement_url(url: str) -> str:
     return url
 
 
+def lock_location(url: str, base: Path) -> str:
+    """Where the lock records a PyPI artifact: a source directory inside `base` (the lock's
+    or the manifest's directory) as a relative path, `.` or `./sub`, as pixi.lock does, so
+    the lock means the same in every checkout; anything else as it is."""
+    path = local_path(url)
+    if path is None or path.name.endswith((".whl", ".tar.gz", ".zip", ".tgz")):
+        return url
+    try:
+        rel = path.relative_to(base)
+    except ValueError:
+        return url
+    return "." if rel == Path() else f"./{rel.as_posix()}"
+
+
 def local_path(url: str) -> Path | None:
     """The file behind a `file://` URL or an absolute path, else None."""
     if url.startswith("file://"):

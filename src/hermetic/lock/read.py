@@ -10,6 +10,7 @@ from rattler's objects once per Lock, because a re-lock asks several times.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,7 +171,9 @@ class Lock:
         """rattler hands local artifacts back as paths; hermetic keeps URLs everywhere."""
         if "://" in location or location.startswith("git+"):
             return location
-        return (self.path.parent / location).resolve().as_uri()
+        # normpath, not resolve(): a source directory keeps the path the spec gives it
+        base = self.path.absolute().parent
+        return Path(os.path.normpath(base / location)).as_uri()
 
     def _locked_platforms(self, name: str, env: Environment) -> tuple[str, ...]:
         """The platforms `name` is locked for. rattler's format leaves out a platform with no

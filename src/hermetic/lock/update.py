@@ -191,7 +191,7 @@ def lock_spec(
         )
         for env in envs
     ]
-    text = render(locked_envs, platform_override)
+    text = render(locked_envs, platform_override, base=Path(path).absolute().parent)
     written = previous is None or previous.path != path or previous.text != text
     if written:
         atomic_write_text(path, text)
