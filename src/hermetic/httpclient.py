@@ -27,6 +27,7 @@ py-rattler 0.28):
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,7 +37,7 @@ from hermetic.mirrors import Mirrors
 if TYPE_CHECKING:
     from rattler.networking import Client
 
-__all__ = ["rattler_client", "rewrite_table"]
+__all__ = ["credentials_hint", "rattler_client", "rewrite_table"]
 
 
 def rattler_client(mirrors: Mirrors | None = None) -> Client:
@@ -82,3 +83,14 @@ def rewrite_table(mirrors: Mirrors | None = None) -> dict[str, list[str]]:
 def _realm(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.rpartition("@")[2].lower()
+
+
+def credentials_hint(message: str) -> str | None:
+    """The hint for a request the server refused for want of credentials (401/403), or None."""
+    if re.search(r"\b(401|403)\b|unauthori[sz]ed|forbidden", message, re.IGNORECASE):
+        return (
+            "the server wants credentials (or refused the ones sent): write them in the URL, "
+            "set HERMETIC_AUTH_<HOST>=user:password, or use ~/.netrc or the keyring; "
+            "see docs/security.md"
+        )
+    return None

@@ -99,6 +99,20 @@ def test_a_conda_token_never_reaches_a_file(tmp_path: Path, private_www: Path) -
     assert leaked == [], f"the token was written to {leaked}"
 
 
+def test_a_wrong_token_is_refused_with_a_credentials_hint(
+    tmp_path: Path, private_www: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    with serve_directory(private_www, token=TOKEN) as url:
+        root = _project(tmp_path / "proj", f"{url}t/not-the-token-42/private", allowed=None)
+        proc = run_isolated(root, home, "lock")
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "not-the-token-42" not in proc.stderr
+    assert "401" in proc.stderr and "wants credentials" in proc.stderr, proc.stderr
+    assert not (root / "hermetic.lock").exists()
+
+
 @pytest.mark.parametrize("source", ["mirror-url", "environment", "manifest-same-host"])
 def test_a_private_channel_behind_a_mirror(tmp_path: Path, private_www: Path, source: str) -> None:
     """Basic auth on the mirror; the canonical host's own credentials (written in the

@@ -34,6 +34,7 @@ from typing import Any
 
 from hermetic.env.verify import CachePlan, cache_lock_sha, entry_name, local_path, prepare_cache
 from hermetic.errors import HermeticError, LockError
+from hermetic.httpclient import credentials_hint, rattler_client
 from hermetic.pkgpaths import PackageLayout, check_packages, read_archive, read_extracted
 
 #: rattler's `<entry>.lock`: a big-endian u64 revision, then the archive's sha256
@@ -151,7 +152,6 @@ def _fetch(record: Any, dest: Path, client: Any | None = None) -> None:
     from rattler.package_streaming import download_to_path
 
     from hermetic.credentials import redact_text, redact_url
-    from hermetic.httpclient import rattler_client
 
     try:
         # the canonical URL: the client adds a conda token, a mirror and an Authorization
@@ -166,8 +166,8 @@ def _fetch(record: Any, dest: Path, client: Any | None = None) -> None:
 
 
 def _download_hint(text: str) -> str:
-    if "401" in text or "403" in text:
-        return "the server wants credentials: netrc or the keyring; see docs/security.md"
+    if (hint := credentials_hint(text)) is not None:
+        return hint
     if "404" in text:
         return "the channel no longer has this file; re-lock with `hermetic lock`"
     return "check the network and the channel's URL"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from hermetic.channel import Channel, strip_url
 from hermetic.errors import ResolveError, did_you_mean
-from hermetic.httpclient import rattler_client
+from hermetic.httpclient import credentials_hint, rattler_client
 from hermetic.manifest.places import SystemRequirementsSites
 from hermetic.mirrors import Mirrors
 from hermetic.resolve.platforms import VirtualPackage, to_rattler
@@ -212,9 +212,11 @@ def _explain_fetch_error(req: CondaRequest, exc: BaseException) -> ResolveError:
     urls = ", ".join(
         f"{Channel.parse(c).redacted()}{req.platform}/repodata.json" for c in req.channels
     )
+    message = str(exc).strip()
+    hint = credentials_hint(message) or "check the channel names and your network"
     return ResolveError(
-        f"cannot read the channels of {req.subject}: {str(exc).strip()}",
-        hint=f"check the channel names and your network; tried {urls}",
+        f"cannot read the channels of {req.subject}: {message}",
+        hint=f"{hint}; tried {urls}",
     )
 
 
