@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import shutil
 import subprocess
 import tarfile
@@ -14,33 +13,7 @@ from pathlib import Path
 
 from registry import push_manifest
 
-
-def podman_env(root: Path, registry: str) -> dict[str, str]:
-    conf = root / "conf"
-    conf.mkdir(parents=True, exist_ok=True)
-    (conf / "containers.conf").write_text(
-        "[containers]\n"
-        'default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]\n'
-        "[engine]\n"
-        'runtime = "runc"\n'
-        'cgroup_manager = "cgroupfs"\n'
-        'events_logger = "file"\n'
-        f'tmp_dir = "{root / "tmp"}"\n'
-        f'static_dir = "{root / "static"}"\n'
-        f'volume_path = "{root / "volumes"}"\n'
-    )
-    (conf / "storage.conf").write_text(
-        f'[storage]\ndriver = "vfs"\nrunroot = "{root / "run"}"\ngraphroot = "{root / "graph"}"\n'
-    )
-    (conf / "registries.conf").write_text(
-        f'[[registry]]\nlocation = "{registry}"\ninsecure = true\n'
-    )
-    return dict(
-        os.environ,
-        CONTAINERS_CONF=str(conf / "containers.conf"),
-        CONTAINERS_STORAGE_CONF=str(conf / "storage.conf"),
-        CONTAINERS_REGISTRIES_CONF=str(conf / "registries.conf"),
-    )
+from fixtures.podman import podman_env  # noqa: F401  (re-exported for the deploy tests)
 
 
 def busybox_rootfs(work: Path) -> Path | None:

@@ -229,7 +229,7 @@ labels = { team = "ml" }
 ports = ["8080"]
 
 [activation.env]
-SECRET_LOOKING = 'pa$$word $(id)'
+LITERAL_VALUE = 'pa$$word $(id)'
 DATA_DIR = { value = "${HOME}/data", expand = true }
 """
 

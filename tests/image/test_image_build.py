@@ -11,6 +11,7 @@ from pathlib import Path
 from imagefix import bwrap_run, image_config, unpack
 
 from clirun import assert_clean_error
+from fixtures.podman import podman_env
 from hermetic.image.sbom import validate
 from projects import h
 
@@ -39,7 +40,7 @@ def test_build_on_debian_base_and_run_from_the_unpacked_image(
     assert env["CONDA_PREFIX"] == "/opt/env"
     assert env["TINYTOOL_HOME"]  # from the package's etc/conda/env_vars.d
     assert env["GREETING"] == "hi"  # [image] env
-    assert env["SECRET_LOOKING"] == "pa$$word $(id)"  # [activation.env]: literal
+    assert env["LITERAL_VALUE"] == "pa$$word $(id)"  # [activation.env]: literal
     assert "DATA_DIR" not in env  # expand = true: the entrypoint's shell sets it at start
     assert env["NVIDIA_REQUIRE_CUDA"] == "cuda>=12.4"
     assert env["NVIDIA_DRIVER_CAPABILITIES"] == "compute,utility"
@@ -60,8 +61,8 @@ def test_build_on_debian_base_and_run_from_the_unpacked_image(
     assert got.strip() == "yes"
     got = bwrap_run(
         rootfs,
-        ["/opt/env/bin/hermetic-entrypoint", "/bin/sh", "-c", 'echo "$DATA_DIR|$SECRET_LOOKING"'],
-        env={"HOME": "/home/someone", "SECRET_LOOKING": "pa$$word $(id)"},
+        ["/opt/env/bin/hermetic-entrypoint", "/bin/sh", "-c", 'echo "$DATA_DIR|$LITERAL_VALUE"'],
+        env={"HOME": "/home/someone", "LITERAL_VALUE": "pa$$word $(id)"},
     )
     assert got.strip() == "/home/someone/data|pa$$word $(id)"
     # python, a noarch conda package, the wheels and the wheel's entry point script
@@ -131,20 +132,7 @@ def test_docker_archive_loads_and_runs_in_podman(project, base_ref, tmp_path, im
         "-o",
         f"docker-archive:{archive}",
     )
-    conf = tmp_path / "containers.conf"
-    conf.write_text(
-        '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
-        '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]\n'
-    )
-    storage = tmp_path / "storage.conf"
-    storage.write_text(
-        f'[storage]\ndriver = "vfs"\nrunroot = "{tmp_path}/run"\ngraphroot = "{tmp_path}/graph"\n'
-    )
-    env = {
-        "CONTAINERS_CONF": str(conf),
-        "CONTAINERS_STORAGE_CONF": str(storage),
-        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-    }
+    env = podman_env(tmp_path / "podman", "127.0.0.1:1")
     subprocess.run(["podman", "load", "-i", str(archive)], env=env, check=True, capture_output=True)
     proc = subprocess.run(
         ["podman", "run", "--rm", "localhost/hermetic-test:v1"],
@@ -229,6 +217,37 @@ def test_dockerfile_passes_hadolint(project, image_cache, tmp_path):
     proc2 = subprocess.run([hadolint, "Dockerfile"], cwd=work, capture_output=True, text=True)
     assert proc2.returncode == 0, proc2.stdout + proc2.stderr
     assert proc2.stdout == ""
+    # the spec's [activation.env] is there, literal; the expand one is named in a comment
+    assert "LITERAL_VALUE='pa$$word $(id)'" in dockerfile
+    assert "# [activation.env] DATA_DIR asks for shell expansion" in dockerfile
+    assert "GREETING='hi'" in dockerfile
+
+
+def test_dockerfile_env_values_survive_a_real_builder(tmp_path):
+    """ENV expands `$` and reads escapes inside double quotes: buildah (Docker's rules) must
+    end up with every value exactly as written."""
+    from hermetic.image.dockerfile import _env_assignment
+
+    values = {
+        "A": "pa$$word",
+        "B": "it's $(id) `x`",
+        "C": 'back\\slash "quoted" $HOME',
+        "D": "café ✓",
+        "E": "",
+    }
+    (tmp_path / "Containerfile").write_text(
+        "FROM scratch\nENV " + " \\\n    ".join(_env_assignment(k, v) for k, v in values.items())
+    )
+    env = podman_env(tmp_path / "c", "127.0.0.1:1")
+    subprocess.run(
+        ["buildah", "build", "-q", "-t", "envcheck", "-f", "Containerfile", "."],
+        cwd=tmp_path, env=env, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    out = subprocess.run(
+        ["buildah", "inspect", "envcheck"], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    got = dict(e.split("=", 1) for e in json.loads(out)["OCIv1"]["config"]["Env"])
+    assert {k: got[k] for k in values} == values
 
 
 def test_a_symlink_out_of_the_prefix_that_nothing_goes_through_is_kept(tmp_path, image_cache):

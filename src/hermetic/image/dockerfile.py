@@ -48,6 +48,7 @@ def write_dockerfile(
     from hermetic.lock.export import export
     from hermetic.lock.read import load_lock
     from hermetic.manifest.image import read_image_settings
+    from hermetic.manifest.load import load_spec
 
     project = find_project(manifest)
     settings = read_image_settings(project.manifest)
@@ -111,9 +112,18 @@ def write_dockerfile(
         f"    CONDA_PREFIX={PREFIX} \\",
         f"    CONDA_DEFAULT_ENV={environment}",
     ]
-    env_pairs = list(settings.env)
+    # the spec's [activation.env] (as `hermetic run` and `image build` set it), then [image] env
+    activation = load_spec(project.manifest).environment(environment).activation(platform)
+    env_pairs = [kv for kv in activation.env if kv[0] not in activation.expand]
+    env_pairs += list(settings.env)
     if env_pairs:
-        lines.append("ENV " + " \\\n    ".join(f"{k}={json.dumps(v)}" for k, v in env_pairs))
+        lines.append("ENV " + " \\\n    ".join(_env_assignment(k, v) for k, v in env_pairs))
+    for key in activation.expand:
+        if key not in dict(settings.env):
+            lines.append(
+                f"# [activation.env] {key} asks for shell expansion when the container starts, "
+                "which ENV cannot do: set it in your entrypoint, or use `hermetic image build`"
+            )
     lines.append(f"WORKDIR {workdir}")
     for path in app:
         dest = f"{workdir.rstrip('/')}/{path}"
@@ -135,6 +145,20 @@ def write_dockerfile(
     atomic_write_text(context / ".dockerignore", ignore)
     written.append(context / ".dockerignore")
     return written
+
+
+def _env_assignment(key: str, value: str) -> str:
+    """`KEY=VALUE` for an ENV instruction, the value exactly as written: ENV expands `$VAR`
+    and reads backslash escapes inside double quotes, never inside single quotes."""
+    if "\n" in value or "\r" in value:
+        raise UsageError(
+            f"the variable {key} has a line break, which a Dockerfile ENV cannot hold",
+            hint="write it without one, or use `hermetic image build`",
+        )
+    if "'" not in value:
+        return f"{key}='{value}'"
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'{key}="{escaped}"'
 
 
 def _in_context(path: Path, context: Path) -> str:
