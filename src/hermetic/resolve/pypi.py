@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ from hermetic.channel import strip_url
 from hermetic.credentials import index_environment, redact_text
 from hermetic.errors import ResolveError
 from hermetic.fs import atomic_write_bytes
-from hermetic.lock.model import PypiArtifact
+from hermetic.lock.model import PypiArtifact, local_path
 from hermetic.manifest.model import PypiOptions
 from hermetic.platform import pypi_platforms, uv_python_platform, wheel_platform_tags
 from hermetic.settings import current as current_settings
@@ -37,11 +37,12 @@ if TYPE_CHECKING:
     from packaging.tags import Tag
 
 from hermetic.resolve.pypi_metadata import (
+    BuildOnce,
     CoreMetadata,
     MetadataRequest,
-    built_metadata,
     fetch_all,
     load_toml,
+    source_tree_metadata,
     uv_environment,
 )
 
@@ -105,12 +106,18 @@ def resolve_all(requests: Sequence[PypiRequest]) -> list[tuple[PypiArtifact, ...
     for req in requests:
         unique.setdefault(request_key(req), req)
     results: dict[tuple[object, ...], tuple[PypiArtifact, ...]] = {}
+    builds = BuildOnce()
     if len(unique) == 1:
         ((key, only),) = unique.items()
-        results[key] = resolve_pypi(only)
+        results[key] = resolve_pypi(only, builds)
     elif unique:
         with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:
-            for key, result in zip(unique, pool.map(resolve_pypi, unique.values()), strict=True):
+            # a source tree with dynamic metadata needs a build (seconds) that every
+            # resolution locking it waits for: start it now, beside the first resolutions
+            for url, req in _dynamic_sources(unique.values()).items():
+                pool.submit(_builder(req, builds), url)
+            done = pool.map(lambda r: resolve_pypi(r, builds), unique.values())
+            for key, result in zip(unique, done, strict=True):
                 results[key] = result
     return [results[request_key(r)] for r in requests]
 
@@ -133,8 +140,9 @@ def request_key(req: PypiRequest) -> tuple[object, ...]:
     )
 
 
-def resolve_pypi(req: PypiRequest) -> tuple[PypiArtifact, ...]:
-    """Resolve the request with uv; the conda-provided distributions are left out of the result."""
+def resolve_pypi(req: PypiRequest, builds: BuildOnce | None = None) -> tuple[PypiArtifact, ...]:
+    """Resolve the request with uv; the conda-provided distributions are left out of the result.
+    `builds` shares the builds of source trees between the resolutions of one lock."""
     with tempfile.TemporaryDirectory(prefix="hermetic-uv-") as tmp:
         work = Path(tmp)
         provided = dict(req.provided)
@@ -155,7 +163,7 @@ def resolve_pypi(req: PypiRequest) -> tuple[PypiArtifact, ...]:
             # locked commit is gone): solve afresh.
             reqs.write_text("\n".join([*req.requirements, *stub_lines]) + "\n")
             text = _compile(req, reqs, out, work, [])
-    return _read_pylock(text, req, set(provided))
+    return _read_pylock(text, req, set(provided), builds or BuildOnce())
 
 
 def _index_args(opts: PypiOptions) -> list[str]:
@@ -308,7 +316,9 @@ class _Chosen:
     sha256: str | None
 
 
-def _read_pylock(text: str, req: PypiRequest, provided: set[str]) -> tuple[PypiArtifact, ...]:
+def _read_pylock(
+    text: str, req: PypiRequest, provided: set[str], builds: BuildOnce
+) -> tuple[PypiArtifact, ...]:
     data = load_toml(text)
     rank = _tag_rank(req.python_version, req.platform, req.glibc, req.macos)
     chosen: list[_Chosen] = []
@@ -320,17 +330,7 @@ def _read_pylock(text: str, req: PypiRequest, provided: set[str]) -> tuple[PypiA
         version = pkg.get("version")
         chosen.append(_Chosen(name, str(version) if version is not None else None, url, sha))
 
-    index_args = _index_args(req.options)
-    index_env = (
-        {}
-        if req.options.no_index
-        else index_environment(req.options.index_url, req.options.extra_index_urls)
-    )
-
-    def build(url: str) -> CoreMetadata | None:
-        return built_metadata(url, uv_bin(), sys.executable, index_args, index_env)
-
-    meta = fetch_all((MetadataRequest(c.url, c.sha256) for c in chosen), build)
+    meta = fetch_all((MetadataRequest(c.url, c.sha256) for c in chosen), _builder(req, builds))
     out: list[PypiArtifact] = []
     for c in chosen:
         m = meta.get(c.url)
@@ -352,6 +352,36 @@ def _read_pylock(text: str, req: PypiRequest, provided: set[str]) -> tuple[PypiA
             )
         )
     return tuple(sorted(out, key=lambda p: p.name))
+
+
+def _builder(req: PypiRequest, builds: BuildOnce) -> Callable[[str], CoreMetadata | None]:
+    """Builds a direct URL's metadata with the request's index options."""
+    index_args = _index_args(req.options)
+    index_env = (
+        {}
+        if req.options.no_index
+        else index_environment(req.options.index_url, req.options.extra_index_urls)
+    )
+
+    def build(url: str) -> CoreMetadata | None:
+        return builds(url, uv_bin(), sys.executable, index_args, index_env)
+
+    return build
+
+
+def _dynamic_sources(requests: Iterable[PypiRequest]) -> dict[str, PypiRequest]:
+    """The local source trees the requests name (`name @ file://dir`) whose metadata only a
+    build tells, each with the first request naming it."""
+    out: dict[str, PypiRequest] = {}
+    for req in requests:
+        for line in req.requirements:
+            url = line.split(" @ ", 1)[1].strip() if " @ " in line else ""
+            path = local_path(url) if url.startswith("file://") else None
+            if url in out or path is None or not path.is_dir():
+                continue
+            if source_tree_metadata(path) is None:
+                out[url] = req
+    return out
 
 
 def canonical_name(name: str) -> str:

@@ -21,12 +21,14 @@ convenience for `tree` and exports: a failure to read it never fails a lock.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -270,6 +272,113 @@ def built_metadata(
         if len(infos) != 1:
             return None
         return parse_metadata(infos[0].read_text(encoding="utf-8", errors="replace"))
+
+
+class BuildOnce:
+    """`built_metadata` for one lock run: each source is built once, however many
+    environment x platform resolutions lock it (a project's own editable source is in every
+    one of them: 41 builds of the same tree for a 13-environment, 4-platform workspace).
+    Concurrent callers of one source wait for the first build. A new lock run starts afresh,
+    so an edited source tree is read again."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[object, ...], threading.Lock] = {}
+        self._done: dict[tuple[object, ...], CoreMetadata | None] = {}
+
+    def __call__(
+        self,
+        requirement: str,
+        uv: str,
+        python: str,
+        index_args: Iterable[str],
+        index_env: dict[str, str] | None = None,
+    ) -> CoreMetadata | None:
+        args = tuple(index_args)
+        key = (requirement, uv, python, args, tuple(sorted((index_env or {}).items())))
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._done:
+                self._done[key] = _tree_cached_build(requirement, uv, python, args, index_env)
+            return self._done[key]
+
+
+def _tree_cached_build(
+    requirement: str, uv: str, python: str, args: tuple[str, ...], index_env: dict[str, str] | None
+) -> CoreMetadata | None:
+    """A local source tree's built metadata, from the disk cache while the tree is unchanged
+    (a build costs seconds: uv prepares a source tree's metadata anew for every install)."""
+    path = local_path(requirement) if requirement.startswith("file://") else None
+    fingerprint = tree_fingerprint(path) if path is not None and path.is_dir() else None
+    if fingerprint is None:
+        return built_metadata(requirement, uv, python, args, index_env)
+    inputs = "\0".join([requirement, python, *args, fingerprint]).encode()
+    name = "tree-" + hashlib.sha256(inputs).hexdigest()
+    if isinstance(hit := _cached(name), CoreMetadata):
+        return hit
+    meta = built_metadata(requirement, uv, python, args, index_env)
+    if meta is not None:  # a failed build is not remembered: the next lock tries again
+        _store(name, meta)
+    return meta
+
+
+# build outputs, caches, environments, VCS internals and the locks that a lock run itself
+# writes into the project it locks: not what a build reads
+_NOT_SOURCE = frozenset(
+    {".git", ".hg", ".svn", ".venv", "venv", ".pixi", ".hermetic", ".tox", ".nox",
+     "node_modules", "__pycache__", "build", "dist", ".mypy_cache", ".pytest_cache",
+     ".ruff_cache", ".eggs", "hermetic.lock", "pixi.lock"}
+)  # fmt: skip
+_MAX_TREE_FILES = 50_000
+
+
+def tree_fingerprint(root: Path) -> str | None:
+    """What a source tree's built metadata depends on, read cheaply: every source file's
+    path, size and mtime, and the checked-out commit and tags (setuptools-scm and its kind
+    derive the version from them). None when the tree cannot be read or is too big to walk."""
+    digest = hashlib.sha256()
+    files = 0
+    try:
+        stack = [root]
+        while stack:
+            with os.scandir(stack.pop()) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            for e in entries:
+                if e.name in _NOT_SOURCE:
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    if not e.name.endswith(".egg-info"):
+                        stack.append(Path(e.path))
+                    continue
+                st = e.stat(follow_symlinks=False)
+                rel = os.path.relpath(e.path, root)
+                digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                files += 1
+                if files > _MAX_TREE_FILES:
+                    return None
+        digest.update(_vcs_state(root).encode())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _vcs_state(root: Path) -> str:
+    """The git checkout around `root`: HEAD, the commit it names, and when tags last moved."""
+    for d in (root, *root.parents):
+        git = d / ".git"
+        if not git.is_dir():
+            continue
+        parts = []
+        head = (git / "HEAD").read_text(errors="replace").strip()
+        parts.append(head)
+        if head.startswith("ref: "):
+            ref = git / head[5:]
+            parts.append(ref.read_text(errors="replace").strip() if ref.is_file() else "")
+        for marker in (git / "packed-refs", git / "refs" / "tags"):
+            parts.append(str(marker.stat().st_mtime_ns) if marker.exists() else "-")
+        return "\n".join(parts)
+    return ""
 
 
 def uv_environment() -> dict[str, str]:
