@@ -1,5 +1,6 @@
 """A local source tree with dynamic metadata is built once per lock, and not at all while
-it is unchanged; an edit to it is seen by the next lock.
+it is unchanged; an edit to it is seen by the next lock. A lock that already satisfies the
+spec (and whose source trees are unchanged) is kept without a solve.
 
 A real project (skrub: 13 environments x 4 platforms, `skrub = { path = ".", editable = true }`
 in every one) used to build its own tree 41 times per lock, a few seconds each.
@@ -116,14 +117,26 @@ def test_a_dynamic_source_tree_is_built_once_and_rebuilt_only_when_edited(
     assert locked_dyn() == {("1.0", ("hellowheel",))}
     assert wheel_builds() == 1, log.read_text()
 
-    # unchanged tree: the next lock reads the metadata from the cache (a re-lock rewrites
-    # hermetic.lock, which is not part of the tree's state)
+    # a lock that satisfies the spec, over an unchanged tree, is kept as it is: no solve
+    before = (root / "hermetic.lock").stat().st_mtime_ns
+    proc = hermetic("lock", cwd=root, env=env)
+    assert "nothing was re-solved" in proc.stdout, proc.stdout + proc.stderr
+    assert "solving conda packages" not in proc.stdout + proc.stderr
+    assert (root / "hermetic.lock").stat().st_mtime_ns == before
+    assert "default" in proc.stdout and "linux-64" in proc.stdout  # the summary still shows
+
+    # unchanged tree, no lock: the solve reads the tree's metadata from the cache
     (root / "hermetic.lock").unlink()
     hermetic("lock", cwd=root, env=env)
     assert wheel_builds() == 1, log.read_text()
 
-    # an edit the metadata depends on is seen by the next lock
+    # an edit the metadata depends on: the fresh-looking lock is re-solved, the tree rebuilt
     (src / "VERSION").write_text("1.1\n")
-    hermetic("lock", cwd=root, env=env)
+    proc = hermetic("lock", cwd=root, env=env)
+    assert "nothing was re-solved" not in proc.stdout
     assert locked_dyn() == {("1.1", ("hellowheel",))}
     assert wheel_builds() == 2, log.read_text()
+
+    # --update always re-solves
+    proc = hermetic("lock", "--update", cwd=root, env=env)
+    assert "solving conda packages" in proc.stdout + proc.stderr

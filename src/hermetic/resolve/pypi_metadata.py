@@ -309,18 +309,39 @@ def _tree_cached_build(
 ) -> CoreMetadata | None:
     """A local source tree's built metadata, from the disk cache while the tree is unchanged
     (a build costs seconds: uv prepares a source tree's metadata anew for every install)."""
-    path = local_path(requirement) if requirement.startswith("file://") else None
-    fingerprint = tree_fingerprint(path) if path is not None and path.is_dir() else None
-    if fingerprint is None:
+    name = _tree_cache_name(requirement)
+    if name is None:
         return built_metadata(requirement, uv, python, args, index_env)
-    inputs = "\0".join([requirement, python, *args, fingerprint]).encode()
-    name = "tree-" + hashlib.sha256(inputs).hexdigest()
     if isinstance(hit := _cached(name), CoreMetadata):
         return hit
     meta = built_metadata(requirement, uv, python, args, index_env)
     if meta is not None:  # a failed build is not remembered: the next lock tries again
         _store(name, meta)
     return meta
+
+
+def _tree_cache_name(url: str) -> str | None:
+    """The disk cache's name for a local source tree's metadata in its current state."""
+    path = local_path(url) if url.startswith("file://") else None
+    fingerprint = tree_fingerprint(path) if path is not None and path.is_dir() else None
+    if fingerprint is None:
+        return None
+    # the interpreter that runs the build backend (hermetic's own) is part of what it sees
+    inputs = "\0".join([url, sys.executable, fingerprint]).encode()
+    return "tree-" + hashlib.sha256(inputs).hexdigest()
+
+
+def current_tree_metadata(url: str) -> CoreMetadata | None:
+    """A local source tree's metadata as it is now, when known without a build: its static
+    PEP 621 table, else what a build of the tree in this very state gave. None otherwise."""
+    path = local_path(url) if url.startswith("file://") else None
+    if path is None or not path.is_dir():
+        return None
+    if (static := source_tree_metadata(path)) is not None:
+        return static
+    name = _tree_cache_name(url)
+    hit = _cached(name) if name is not None else None
+    return hit if isinstance(hit, CoreMetadata) else None
 
 
 # build outputs, caches, environments, VCS internals and the locks that a lock run itself
