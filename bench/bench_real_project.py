@@ -69,12 +69,13 @@ def run(cmd: Sequence[str], cwd: Path) -> float:
 def recorded_requests(rp: RealProject) -> tuple[list[Any], list[Any]]:
     """The conda and PyPI requests of one `lock --update` run, as hermetic makes them."""
     import hermetic.lock.update as update
+    import hermetic.resolve.pypi as pypi_resolver
     from hermetic.project.lock import lock
     from hermetic.project.project import Project
 
     conda: list[Any] = []
     pypi: list[Any] = []
-    solve_all, resolve_all = update.solve_all, update.resolve_all
+    solve_all, resolve_all = update.solve_all, pypi_resolver.resolve_all
 
     def record_conda(requests: Any, *a: Any, **k: Any) -> Any:
         conda.extend(requests)
@@ -84,11 +85,11 @@ def recorded_requests(rp: RealProject) -> tuple[list[Any], list[Any]]:
         pypi.extend(requests)
         return resolve_all(requests)
 
-    update.solve_all, update.resolve_all = record_conda, record_pypi  # type: ignore[assignment]
+    update.solve_all, pypi_resolver.resolve_all = record_conda, record_pypi
     try:
         lock(Project.open(rp.manifest), update_all=True)
     finally:
-        update.solve_all, update.resolve_all = solve_all, resolve_all
+        update.solve_all, pypi_resolver.resolve_all = solve_all, resolve_all
     return conda, pypi
 
 

@@ -28,10 +28,11 @@ from hermetic.platform import DEFAULT_GLIBC, default_macos
 from hermetic.resolve.conda import CondaRequest, solve_all
 from hermetic.resolve.mapping import provided_distributions
 from hermetic.resolve.platforms import virtual_packages
-from hermetic.resolve.pypi import PypiRequest, request_key, resolve_all
 
 if TYPE_CHECKING:
     from rattler import RepoDataRecord
+
+    from hermetic.resolve.pypi import PypiRequest
 
 Reporter = Callable[[str], None]
 
@@ -129,6 +130,9 @@ def lock_spec(
             reqs = unit.pypi_requirements(p)
             if not reqs:
                 continue
+            # imported here: uv's driver is a noticeable import that a conda-only lock skips
+            from hermetic.resolve.pypi import PypiRequest
+
             records = unit_conda[(unit.label, p)]
             python = next((r for r in records if r.name.normalized == "python"), None)
             if python is None:
@@ -158,6 +162,8 @@ def lock_spec(
             )
     unit_pypi: dict[tuple[str, str], tuple[PypiArtifact, ...]] = {}
     if pypi_requests:
+        from hermetic.resolve.pypi import request_key, resolve_all
+
         distinct = len(set(map(request_key, pypi_requests)))
         say(
             f"resolving PyPI packages with uv: {len(pypi_requests)} environment x platform "

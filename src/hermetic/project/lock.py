@@ -63,12 +63,11 @@ def lock(
 def _already_fresh(project: Project) -> LockResult | None:
     """The lock as it is, when it satisfies the spec and every local source tree it locks is
     in the state it was locked in (a tree's own dependencies are not in the spec); else None."""
-    from hermetic.lock.read import load_lock
-    from hermetic.lock.update import EnvironmentSummary, LockResult
-    from hermetic.resolve.pypi_metadata import current_tree_metadata
-
     if not project.has_lock:
         return None
+    from hermetic.lock.read import load_lock
+    from hermetic.lock.update import EnvironmentSummary, LockResult
+
     try:
         if not check_lock(project.spec, project.lock_path).fresh:
             return None
@@ -79,6 +78,8 @@ def _already_fresh(project: Project) -> LockResult | None:
                 pypi = lock.pypi_packages(env, platform)
                 for q in pypi:
                     if q.is_directory:
+                        from hermetic.resolve.pypi_metadata import current_tree_metadata
+
                         now = current_tree_metadata(q.url)
                         if now is None or (now.version, _reqs(now.requires_dist)) != (
                             q.version,
