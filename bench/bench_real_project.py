@@ -176,10 +176,15 @@ def compare(rp: RealProject, lock_path: Path) -> None:
                 if a != b:
                     only_h = sorted("=".join(x) for x in a - b)
                     only_p = sorted("=".join(x) for x in b - a)
+                    py = [sorted("=".join(x) for x in s if x[0] == "python") for s in (a, b)]
                     diffs.append(
-                        f"  {env} {platform} {kind}: hermetic only {only_h[:6]}"
-                        f"{' ...' if len(only_h) > 6 else ''}; pixi only {only_p[:6]}"
-                        f"{' ...' if len(only_p) > 6 else ''}"
+                        f"  {env} {platform} {kind}: hermetic only {len(only_h)} "
+                        f"{only_h[:5]}; pixi only {len(only_p)} {only_p[:5]}"
+                        + (
+                            f"\n      python: hermetic {py[0]}, pixi {py[1]}"
+                            if py[0] != py[1]
+                            else ""
+                        )
                     )
     print(f"conda sets equal to pixi.lock: {conda_same}/{total} environment x platform")
     print(f"PyPI sets equal to pixi.lock:  {pypi_same}/{total}")
