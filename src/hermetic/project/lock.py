@@ -61,8 +61,9 @@ def lock(
 
 
 def _already_fresh(project: Project) -> LockResult | None:
-    """The lock as it is, when it satisfies the spec and every local source tree it locks is
-    in the state it was locked in (a tree's own dependencies are not in the spec); else None."""
+    """The lock as it is, when it satisfies the spec, every local source tree it locks is in
+    the state it was locked in (a tree's own dependencies are not in the spec) and it locks no
+    git source (each lock fetches those again, at their kept commit); else None."""
     if not project.has_lock:
         return None
     from hermetic.lock.read import load_lock
@@ -77,6 +78,8 @@ def _already_fresh(project: Project) -> LockResult | None:
             for platform in sorted(lock.platforms(env)):
                 pypi = lock.pypi_packages(env, platform)
                 for q in pypi:
+                    if q.is_git:
+                        return None  # re-fetched on each lock: a vanished repository shows now
                     if q.is_directory:
                         from hermetic.resolve.pypi_metadata import current_tree_metadata
 
