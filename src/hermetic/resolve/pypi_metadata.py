@@ -326,8 +326,9 @@ def _tree_cache_name(url: str) -> str | None:
     fingerprint = tree_fingerprint(path) if path is not None and path.is_dir() else None
     if fingerprint is None:
         return None
-    # the interpreter that runs the build backend (hermetic's own) is part of what it sees
-    inputs = "\0".join([url, sys.executable, fingerprint]).encode()
+    # the interpreter that runs the build backend (hermetic's own) is part of what it sees;
+    # its real path, so `hermetic` and `python -m hermetic` (python vs python3.11) agree
+    inputs = "\0".join([url, os.path.realpath(sys.executable), fingerprint]).encode()
     return "tree-" + hashlib.sha256(inputs).hexdigest()
 
 
