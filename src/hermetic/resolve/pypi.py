@@ -373,12 +373,14 @@ def _dynamic_sources(requests: Iterable[PypiRequest]) -> dict[str, PypiRequest]:
     """The local source trees the requests name (`name @ file://dir`) whose metadata only a
     build tells, each with the first request naming it."""
     out: dict[str, PypiRequest] = {}
+    seen: set[str] = set()
     for req in requests:
         for line in req.requirements:
             url = line.split(" @ ", 1)[1].strip() if " @ " in line else ""
             path = local_path(url) if url.startswith("file://") else None
-            if url in out or path is None or not path.is_dir():
+            if url in seen or path is None or not path.is_dir():
                 continue
+            seen.add(url)
             if source_tree_metadata(path) is None:
                 out[url] = req
     return out
