@@ -345,3 +345,20 @@ def test_cuda_declared_too_low_says_which_line_to_raise(tmp_path, conda_channel)
     assert f'set cuda = "12.4" in [system-requirements] at {tmp_path / "hermetic.toml"}:4' in (
         proc.stderr
     )
+
+
+def test_a_default_glibc_too_low_is_added_in_pixis_spelling(tmp_path):
+    """glibc 2.28 is a default, not a declaration: the hint adds the key (pixi's `libc`)."""
+    channel = build_channel(
+        tmp_path / "chan",
+        [PackageSpec("newlibc", "1.0", depends=("__glibc >=2.34",), files={"share/x": b"x"})],
+    )
+    (tmp_path / "pixi.toml").write_text(
+        f'[workspace]\nchannels = ["{channel}"]\nplatforms = ["linux-64"]\n'
+        '[dependencies]\nnewlibc = "*"\n'
+    )
+    proc = hermetic("lock", cwd=tmp_path, check=1)
+    assert "needs __glibc >= 2.34 but the spec declares no libc (2.28 is assumed)" in proc.stderr
+    assert f'add [system-requirements] with libc = "2.34" to {tmp_path / "pixi.toml"}' in (
+        proc.stderr
+    )

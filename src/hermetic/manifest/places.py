@@ -131,6 +131,8 @@ class SystemRequirementsSites:
     spec: Spec = field(compare=False)
     # the environments' features, in order, each with the conda packages it asks for
     features: tuple[tuple[str, frozenset[str]], ...] = ()
+    # the system-requirements keys those features declare (the others take defaults)
+    declared: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, spec: Spec, envs: Sequence[Environment], platform: str) -> SystemRequirementsSites:
@@ -145,7 +147,14 @@ class SystemRequirementsSites:
                         for d in t.dependencies
                     )
                     names[fname] = frozenset(d.name for d in deps)
-        return cls(spec, tuple(names.items()))
+        declared = frozenset(
+            k for f in names for k, v in vars(spec.feature(f).system_requirements).items() if v
+        )
+        return cls(spec, tuple(names.items()), declared)
+
+    def spelled(self, key: str) -> str:
+        """hermetic's key as this manifest spells it (pixi: `libc` for `glibc`)."""
+        return sysreq_key(self.spec, key)
 
     def advice(self, key: str, version: str, solver_text: str, *, change: bool = False) -> str:
         """`add [feature.gpu.system-requirements] with cuda = "12.4" to pixi.toml`: in the

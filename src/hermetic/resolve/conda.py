@@ -189,13 +189,21 @@ def _system_requirement_hint(req: CondaRequest, text: str) -> str | None:
         except InvalidVersion:
             continue
         value = needed or fallback
+        # a default (glibc 2.28, macos 13.0) is no declaration: the key is added, not changed
+        explicit = req.sites is None or key in req.sites.declared
+        spelled = req.sites.spelled(key) if req.sites is not None else key
         where = (
-            req.sites.advice(key, value, text, change=declared is not None)
+            req.sites.advice(key, value, text, change=declared is not None and explicit)
             if req.sites is not None
             else f'declare {key} = "{value}" in the system requirements of the spec'
         )
         need = f"{name} >= {needed}" if needed else name
-        have = f"declares {key} {declared}" if declared is not None else f"declares no {key}"
+        if declared is None:
+            have = f"declares no {spelled}"
+        elif explicit:
+            have = f"declares {spelled} {declared}"
+        else:
+            have = f"declares no {spelled} ({declared} is assumed)"
         return f"a package needs {need} but the spec {have}: {where}"
     return None
 
