@@ -67,6 +67,20 @@ def test_editable_path_dependency_end_to_end(tmp_path, conda_channel, wheelhouse
     h("lock", cwd=root, cache=cache)
     assert lock.read_text() == text
 
+    # the project gains a dependency in its pyproject.toml: stale, and `run` re-locks first
+    pyproject = mine / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.whatever]\nx = 1\n")
+    assert h("lock", "--check", cwd=root, cache=cache).returncode == 0  # not metadata
+    pyproject.write_text(
+        pyproject.read_text().replace('"pyusesnum>=1"', '"pyusesnum>=1", "renamed-dist"')
+    )
+    check = h("lock", "--check", cwd=root, cache=cache, check=None)
+    assert check.returncode == 1 and "metadata of PyPI source 'mine' changed" in check.stdout
+    probe = "import mine, renamed_dist; print(mine.__version__)"
+    assert h("run", "python", "-c", probe, cwd=root, cache=cache).stdout.split() == ["edited"]
+    assert "renamed-dist" in {p.name for p in load_lock(lock).pypi_packages("default", "linux-64")}
+    text = lock.read_text()
+
     # editable off: the lock is stale, and install re-locks and installs a copy
     spec = root / "hermetic.toml"
     spec.write_text(spec.read_text().replace(", editable = true", ""))

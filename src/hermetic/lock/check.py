@@ -85,6 +85,13 @@ def _differences(
         out.append("pypi-options changed")
     if now.pypi_mapping != then.pypi_mapping:
         out.append("pypi-mapping changed")
+    was_sources = dict(then.pypi_sources)
+    for name, digest in now.pypi_sources:
+        if was_sources.get(name, digest) != digest:
+            out.append(
+                f"the metadata of PyPI source {name!r} changed (its pyproject.toml [project] "
+                "or [build-system], setup.py or setup.cfg)"
+            )
     if now.solve_group != then.solve_group:
         was = then.solve_group[0] if then.solve_group else None
         is_ = now.solve_group[0] if now.solve_group else None

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from hermetic.channel import strip_url
-from hermetic.lock.model import lock_location
+from hermetic.lock.model import local_path, lock_location
+from hermetic.lock.sourcedigest import source_digest
 from hermetic.manifest.model import Environment, Spec
 from hermetic.resolve.platforms import virtual_packages
 
@@ -34,6 +35,8 @@ class EnvironmentInputs:
     solve_group: tuple[str, str] | None = None
     # platform -> the PyPI dependencies installed editable (only platforms that have some)
     pypi_editable: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # a path or editable dependency -> the digest of its metadata sources (`sourcedigest`)
+    pypi_sources: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         group = (
@@ -47,9 +50,11 @@ class EnvironmentInputs:
             if self.pypi_editable
             else {}
         )
+        sources = {"pypi-sources": dict(self.pypi_sources)} if self.pypi_sources else {}
         return (
             group
             | editable
+            | sources
             | {
                 "channels": list(self.channels),
                 "platforms": list(self.platforms),
@@ -88,6 +93,7 @@ class EnvironmentInputs:
             pypi_editable=tuple(
                 (p, tuple(v)) for p, v in sorted((d.get("pypi-editable") or {}).items())
             ),
+            pypi_sources=tuple(sorted((d.get("pypi-sources") or {}).items())),
         )
 
     @property
@@ -183,4 +189,21 @@ def _own_inputs(spec: Spec, env: Environment) -> EnvironmentInputs:
             for p in platforms
             if (names := tuple(sorted(d.name for d in env.pypi_dependencies(p) if d.editable)))
         ),
+        pypi_sources=_source_digests(env, platforms),
     )
+
+
+def _source_digests(env: Environment, platforms: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """name -> metadata digest of each local source directory the environment depends on."""
+    out: dict[str, str] = {}
+    for p in platforms:
+        for d in env.pypi_dependencies(p):
+            if d.name in out or " @ file:" not in d.requirement:
+                continue
+            from packaging.requirements import Requirement
+
+            path = local_path(Requirement(d.requirement).url or "")
+            digest = source_digest(path) if path is not None and path.is_dir() else None
+            if digest is not None:
+                out[d.name] = digest
+    return tuple(sorted(out.items()))
