@@ -220,19 +220,20 @@ def main() -> None:
     compare(rp, lock)
     relock = median_of(args.repeat, lambda: run([*HERMETIC, "lock", "-m", manifest], project))
     print(f"warm re-lock (caches + previous lock):     {relock:6.1f} s   target <= 10 s")
-    full = median_of(
-        args.repeat, lambda: run([*HERMETIC, "lock", "-m", manifest, "--update"], project)
-    )
-    print(f"warm forced full re-solve (lock --update): {full:6.1f} s")
-
     conda_reqs, pypi_reqs = recorded_requests(rp)
     cfg = work / "rattler-requests.json"
     rattler_config(rp, conda_reqs, cfg)
     script = work / "rattler_alone.py"
     script.write_text(RATTLER_ALONE)
-    rattler = median_of(args.repeat, lambda: run([sys.executable, str(script), str(cfg)], work))
     uv_all(pypi_reqs, work / "uv")  # the same warm caches as hermetic's
-    uv = median_of(args.repeat, lambda: timed_call(lambda: uv_all(pypi_reqs, work / "uv")))
+    # alternated, so a change of the machine's load hits both sides alike
+    fulls, rattlers, uvs = [], [], []
+    for _ in range(args.repeat):
+        fulls.append(run([*HERMETIC, "lock", "-m", manifest, "--update"], project))
+        rattlers.append(run([sys.executable, str(script), str(cfg)], work))
+        uvs.append(timed_call(lambda: uv_all(pypi_reqs, work / "uv")))
+    full, rattler, uv = (statistics.median(x) for x in (fulls, rattlers, uvs))
+    print(f"warm forced full re-solve (lock --update): {full:6.1f} s")
     from hermetic.resolve.pypi import request_key
 
     distinct = len({request_key(r) for r in pypi_reqs})
@@ -273,12 +274,12 @@ def one_environment(
     creq = next(r for r in conda_reqs if (r.environment, r.platform) == ONE_ENV)
     preq = next(r for r in pypi_reqs if (r.environment, r.platform) == ONE_ENV)
     mirrors = load_mirrors([rp.config])
-    h_pypi = median_of(repeat, lambda: timed_call(lambda: resolve_all([preq])))
-    h_both = median_of(
-        repeat,
-        lambda: timed_call(lambda: (solve_all([creq], mirrors=mirrors), resolve_all([preq]))),
-    )
-    u = median_of(repeat, lambda: timed_call(lambda: uv_alone(preq, work / "uv-one")))
+    pypi_step, both, alone = [], [], []
+    for _ in range(max(repeat, 5)):  # alternated: a change of load hits every side alike
+        pypi_step.append(timed_call(lambda: resolve_all([preq])))
+        both.append(timed_call(lambda: (solve_all([creq], mirrors=mirrors), resolve_all([preq]))))
+        alone.append(timed_call(lambda: uv_alone(preq, work / "uv-one")))
+    h_pypi, h_both, u = (statistics.median(x) for x in (pypi_step, both, alone))
     n = len(preq.requirements)
     print(
         f"one environment {ONE_ENV[0]} {ONE_ENV[1]} ({n} PyPI requirements, python "
