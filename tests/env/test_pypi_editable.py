@@ -48,6 +48,10 @@ def test_editable_path_dependency_end_to_end(tmp_path, conda_channel, wheelhouse
         "hellowheel"
     ] is False
 
+    # exported as pip writes it, so `conda env create` installs it editable too
+    exported = h("export", "-f", "environment-yml", cwd=root, cache=cache).stdout
+    assert f"- -e {mine}\n" in exported and "hellowheel==0.1" in exported
+
     h("install", cwd=root, cache=cache)
     out = h("run", "python", "-c", PROBE, cwd=root, cache=cache).stdout
     assert out.split() == ["0.3.0", str(mine / "src" / "mine" / "__init__.py")]

@@ -148,7 +148,10 @@ def _environment_yml(
 
 
 def _pip_pin(p: PypiArtifact) -> str:
-    """`name==version`, or `name @ url` for a path or git source (not on any index)."""
+    """`name==version`, or `name @ url` for a path or git source (not on any index), or
+    pip's `-e PATH` for an editable one."""
+    if p.editable and p.local_path is not None:
+        return f"-e {p.local_path}"
     return f"{p.name}=={p.version}" if p.sha256 else f"{p.name} @ {p.requirement_url}"
 
 
@@ -159,6 +162,8 @@ def _requirements(pypi: Sequence[PypiArtifact], platform: str) -> str:
     ]
     for p in pypi:
         line = f"{p.name} @ {p.requirement_url}"
+        if p.editable and p.local_path is not None:
+            line = f"-e {p.local_path}"
         if p.sha256:
             line += f" \\\n    --hash=sha256:{p.sha256}"
         lines.append(line)
