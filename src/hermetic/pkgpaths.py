@@ -19,16 +19,19 @@ The archive is read as a stream and never extracted here: a refusal writes nothi
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import shlex
+import stat
 import tarfile
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from hermetic.errors import HermeticError
 from hermetic.settings import current as current_settings
@@ -41,22 +44,42 @@ RATIO_ENV = "HERMETIC_MAX_UNPACK_RATIO"
 _MAX_INFO_FILE = 64 << 20
 #: symlinks followed while resolving one path (Linux's own limit is 40)
 _MAX_HOPS = 40
-_INFO_FILES = ("info/paths.json", "info/files", "info/has_prefix", "info/link.json")
+#: the metadata files that say where a package's paths go
+INFO_FILES = ("info/paths.json", "info/files", "info/has_prefix", "info/link.json")
 _ENTRY_POINT_NAME = re.compile(r"[A-Za-z0-9_.+-]+")
 
 
 class UnsafePackageError(HermeticError):
-    """A package would write outside the prefix, or is not a well-formed archive."""
+    """A package would write outside the prefix, or is not a well-formed archive.
 
-    def __init__(self, package: str, message: str, path: str | None = None):
+    `outcome` says what the refusal prevented ("nothing was installed", "no image was
+    built"); the operation that laid the packages out supplies it (`refusal_says`)."""
+
+    def __init__(
+        self, package: str, message: str, path: str | None = None, *, outcome: str | None = None
+    ):
         where = f" ({path!r})" if path is not None else ""
+        ending = f"; {outcome}" if outcome else ""
         super().__init__(
-            f"refusing package {package}: {message}{where}; nothing was installed",
+            f"refusing package {package}: {message}{where}{ending}",
             hint="the channel serves a package that could write outside the environment; "
             "report it to the channel's owner, and do not install it",
         )
         self.package = package
+        self.reason = message
         self.path = path
+        self.outcome = outcome
+
+
+@contextmanager
+def refusal_says(outcome: str) -> Iterator[None]:
+    """Refusals raised inside end with `outcome`: what the operation did not do."""
+    try:
+        yield
+    except UnsafePackageError as exc:
+        if exc.outcome is not None:
+            raise
+        raise UnsafePackageError(exc.package, exc.reason, exc.path, outcome=outcome) from None
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,12 @@ def max_unpacked_bytes(archive_bytes: int) -> int | None:
 
 def check_relative(package: str, path: object, what: str = "path") -> str:
     """`path` if it is a normalized relative path inside the prefix, else refuse."""
+    if isinstance(path, str) and path and "\0" not in path and path[1:2] != ":":
+        # every component non-empty and neither `.` nor `..` (this runs once per file of
+        # every package of every install: substring tests, not a split)
+        framed = f"/{path}/"
+        if "//" not in framed and "/./" not in framed and "/../" not in framed:
+            return path
     if not isinstance(path, str) or not path:
         raise UnsafePackageError(package, f"a {what} that is not a path", repr(path))
     if "\0" in path:
@@ -136,7 +165,7 @@ def read_archive(archive: Path, package: str | None = None) -> PackageLayout:
         if isinstance(exc, UnsafePackageError):
             raise
         raise UnsafePackageError(label, f"the archive cannot be read ({exc})") from None
-    layout = _layout(label, info, symlinks, budget.used)
+    layout, _ = _layout(label, info, symlinks, budget.used)
     # unpacking itself must not go through the package's own symlinks
     view = _PrefixView(None)
     view.links.update(symlinks)
@@ -145,25 +174,66 @@ def read_archive(archive: Path, package: str | None = None) -> PackageLayout:
 
 
 def read_extracted(entry: Path, package: str | None = None) -> PackageLayout:
-    """The checked layout of an extracted package directory (a package cache entry)."""
+    """The checked layout of an extracted package directory (a package cache entry).
+
+    A package cache entry about to be linked is read by `hermetic.env.verify` instead, in
+    the same pass that checks its files; this is the same reading on its own."""
     entry = Path(entry)
     label = package or entry.name
+    layout, _ = parse_info(label, read_info(entry, label))
+    base = f"{entry}/"
+    links = {rel: os.readlink(base + rel) for rel in layout.paths if os.path.islink(base + rel)}
+    return with_symlinks(layout, links)
+
+
+def read_info(entry: Path, label: str) -> dict[str, bytes]:
+    """The metadata files of an extracted package that say where its paths go (a symlink
+    among them is refused: what is read must be what the entry holds)."""
     info: dict[str, bytes] = {}
-    for name in _INFO_FILES:
+    for name in INFO_FILES:
         try:
-            with open(entry / name, "rb") as fh:
-                info[name] = fh.read(_MAX_INFO_FILE + 1)
+            data = read_small(f"{entry}/{name}", _MAX_INFO_FILE)
         except FileNotFoundError:
             continue
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UnsafePackageError(label, "a symlink in info/", name) from None
             raise UnsafePackageError(label, f"cannot read {name} ({exc.strerror})") from None
-    layout = _layout(label, info, {}, 0)
-    links = {}
-    for rel in layout.paths:
-        full = entry / rel
-        if os.path.islink(full):
-            links[rel] = os.readlink(full)
-    return PackageLayout(layout.package, layout.paths, links, layout.noarch_python, 0)
+        if data is None:
+            raise UnsafePackageError(label, "an oversized metadata file", name)
+        info[name] = data
+    return info
+
+
+def read_small(path: str, limit: int) -> bytes | None:
+    """The bytes of the file at `path` (not a symlink), None when it has more than `limit`.
+
+    Plain `os.read`: a warm install reads a few small files per package."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        chunks = []
+        size = 0
+        while chunk := os.read(fd, min(limit + 1 - size, 1 << 20) or 1):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                return None
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def parse_info(
+    label: str, info: Mapping[str, bytes]
+) -> tuple[PackageLayout, list[dict[str, Any]] | None]:
+    """The checked layout `info` describes (symlinks not known yet: the payload is not read),
+    and the entries of its `info/paths.json` (None: it has none)."""
+    return _layout(label, info, {}, 0)
+
+
+def with_symlinks(layout: PackageLayout, symlinks: Mapping[str, str]) -> PackageLayout:
+    """`layout` with the symlinks found among its paths on disk."""
+    return PackageLayout(layout.package, layout.paths, dict(symlinks), layout.noarch_python, 0)
 
 
 class _Budget:
@@ -221,7 +291,7 @@ def _scan_tar(
             check_relative(label, member.linkname, "hard link target")
         elif member.isfile():
             budget.take(member.size, name)
-            if name in _INFO_FILES:
+            if name in INFO_FILES:
                 if member.size > _MAX_INFO_FILE:
                     raise UnsafePackageError(label, "an oversized metadata file", name)
                 fh: IO[bytes] | None = tar.extractfile(member)
@@ -232,22 +302,27 @@ def _scan_tar(
 
 def _layout(
     label: str, info: Mapping[str, bytes], symlinks: dict[str, str], used: int
-) -> PackageLayout:
+) -> tuple[PackageLayout, list[dict[str, Any]] | None]:
     paths: list[str] = []
     noarch_python = False
+    entries: list[dict[str, Any]] | None = None
     raw = info.get("info/paths.json")
     if raw is not None:
         doc = _json(label, "info/paths.json", raw)
-        entries = doc.get("paths") if isinstance(doc, dict) else None
-        if not isinstance(entries, list):
+        listed = doc.get("paths") if isinstance(doc, dict) else None
+        if not isinstance(listed, list):
             raise UnsafePackageError(label, "info/paths.json has no list of paths")
-        for e in entries:
+        for e in listed:
             if not isinstance(e, dict):
                 raise UnsafePackageError(label, "an info/paths.json entry that is not an object")
             paths.append(check_relative(label, e.get("_path"), "paths.json _path"))
+        entries = listed
+    checked = set(paths)  # info/files mostly repeats paths.json: check each path once
     if "info/files" in info:
         for line in _lines(label, "info/files", info["info/files"]):
-            paths.append(check_relative(label, line, "info/files entry"))
+            paths.append(
+                line if line in checked else check_relative(label, line, "info/files entry")
+            )
     if "info/has_prefix" in info:
         for line in _lines(label, "info/has_prefix", info["info/has_prefix"]):
             paths.append(check_relative(label, _has_prefix_path(label, line), "has_prefix path"))
@@ -261,7 +336,8 @@ def _layout(
     for name in symlinks:
         if name.startswith("info/"):
             raise UnsafePackageError(label, "a symlink in info/", name)
-    return PackageLayout(label, tuple(dict.fromkeys(paths)), dict(symlinks), noarch_python, used)
+    layout = PackageLayout(label, tuple(dict.fromkeys(paths)), dict(symlinks), noarch_python, used)
+    return layout, entries
 
 
 def _json(label: str, name: str, raw: bytes) -> object:
@@ -332,18 +408,23 @@ def _check_through_links(
     shown: Mapping[str, str] | None = None,
 ) -> None:
     """No path goes through, or is written onto, a symlink that leads out of the prefix."""
+    safe_dirs = view.safe_dirs
     for where in paths:
         rel = shown.get(where, where) if shown else where
-        parts = where.split("/")
-        for i in range(1, len(parts)):
-            parent = "/".join(parts[:i])
-            if view.escapes(parent):
-                raise UnsafePackageError(
-                    package,
-                    f"a path goes through the symlink {parent} -> {view.target(parent)}, "
-                    "which points outside the prefix",
-                    rel,
-                )
+        end = where.rfind("/")
+        if end > 0 and where[:end] not in safe_dirs:
+            i = where.find("/")
+            while i > 0:
+                parent = where[:i]
+                if view.escapes(parent):
+                    raise UnsafePackageError(
+                        package,
+                        f"a path goes through the symlink {parent} -> {view.target(parent)}, "
+                        "which points outside the prefix",
+                        rel,
+                    )
+                safe_dirs.add(parent)
+                i = where.find("/", i + 1)
         if where not in own_links and view.target(where) is not None and view.escapes(where):
             raise UnsafePackageError(
                 package,
@@ -371,7 +452,14 @@ class _PrefixView:
         self.roots = tuple(r.rstrip("/") + "/" for r in roots)
         self.links: dict[str, str] = {}
         self._disk: dict[str, str | None] = {}
+        # paths known not to exist on disk: nothing below them does either, so a fresh
+        # prefix costs one lstat in all, not one per directory of the transaction
+        self._absent: set[str] = set()
+        self._base = f"{prefix}/"
+        self._prefix_absent = prefix is not None and not os.path.lexists(prefix)
         self._escapes: dict[str, bool] = {}
+        #: directories known not to lead out (neither they nor any directory above them)
+        self.safe_dirs: set[str] = set()
 
     def target(self, rel: str) -> str | None:
         if rel in self.links:
@@ -379,8 +467,19 @@ class _PrefixView:
         if self.prefix is None:
             return None
         if rel not in self._disk:
-            full = self.prefix / rel
-            self._disk[rel] = os.readlink(full) if os.path.islink(full) else None
+            head = rel.rpartition("/")[0]
+            link: str | None = None
+            if (head in self._absent) if head else self._prefix_absent:
+                self._absent.add(rel)
+            else:
+                try:
+                    st = os.lstat(self._base + rel)
+                except OSError:  # missing, or a component on the way is a file
+                    self._absent.add(rel)
+                else:
+                    if stat.S_ISLNK(st.st_mode):
+                        link = os.readlink(self._base + rel)
+            self._disk[rel] = link
         return self._disk[rel]
 
     def escapes(self, rel: str) -> bool:

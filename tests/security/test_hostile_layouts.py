@@ -82,6 +82,9 @@ def test_hostile_package_is_refused_before_anything_is_laid_out(
     assert_clean_error(proc)
     assert f"refusing package {package}-1.0-0" in proc.stderr, proc.stderr
     assert offending in proc.stderr, proc.stderr
+    # the message says what this command did not do, not what `install` would say
+    outcome = "no image was built" if command == "image" else "nothing was packed"
+    assert outcome in proc.stderr and "installed" not in proc.stderr, proc.stderr
     assert not victim.exists()
     assert not (tmp_path / "escaped.txt").exists()
     # nothing written anywhere but the cache (no output, nothing beside or above it)

@@ -9,21 +9,26 @@ the lock) must be unchanged afterwards.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import stat
 import time
 from pathlib import Path
 
 import pytest
 
 from clirun import assert_clean_error, hermetic
-from fixtures.hostile import HostilePackage, hostile_channel, text_entry
+from fixtures.hostile import (
+    PROFILE,
+    HostilePackage,
+    fake_home,
+    home_env,
+    hostile_channel,
+    snapshot,
+    text_entry,
+)
 
 UP5 = "../../../../.."  # from a cache entry or the env prefix to the fake HOME
 UP6 = "../../../../../.."  # from a directory inside the env prefix to the fake HOME
-PROFILE = b"PATH=/usr/bin:/bin\n"
 
 
 HOSTILE = [
@@ -89,13 +94,7 @@ def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    (home / ".profile").write_bytes(PROFILE)
-    (home / ".bashrc").write_text("alias ll='ls -l'\n")
-    (home / ".ssh" / "authorized_keys").write_text("ssh-ed25519 AAAA user@host\n")
-    (home / "src" / "proj").mkdir(parents=True)
-    return home
+    return fake_home(tmp_path / "home")
 
 
 def _project(home: Path, channel: Path, *names: str) -> Path:
@@ -109,37 +108,7 @@ def _project(home: Path, channel: Path, *names: str) -> Path:
 
 
 def _install(home: Path, root: Path, check: int | None = None):  # type: ignore[no-untyped-def]
-    env = {
-        "HOME": str(home),
-        "XDG_CACHE_HOME": "",
-        "XDG_CONFIG_HOME": "",
-        "XDG_DATA_HOME": "",
-        "HERMETIC_CACHE_DIR": "",
-        "RATTLER_CACHE_DIR": "",
-    }
-    return hermetic("install", cwd=root, env=env, check=check)
-
-
-def snapshot(top: Path, root: Path) -> dict[str, tuple[object, ...]]:
-    """Every entry under `top` but the project's own .hermetic/, lock, and the cache."""
-    skip = {root / ".hermetic", root / "hermetic.lock", top / "home" / ".cache"}
-    out: dict[str, tuple[object, ...]] = {}
-    for dirpath, dirnames, filenames in os.walk(top):
-        d = Path(dirpath)
-        dirnames[:] = [n for n in dirnames if d / n not in skip]
-        for name in dirnames + filenames:
-            p = d / name
-            if p in skip:
-                continue
-            st = os.lstat(p)
-            if stat.S_ISLNK(st.st_mode):
-                out[str(p)] = ("link", os.readlink(p))
-            elif stat.S_ISREG(st.st_mode):
-                digest = hashlib.sha256(p.read_bytes()).hexdigest()
-                out[str(p)] = ("file", st.st_mode, st.st_nlink, st.st_mtime_ns, digest)
-            else:
-                out[str(p)] = ("dir", st.st_mode)
-    return out
+    return hermetic("install", cwd=root, env=home_env(home), check=check)
 
 
 def _refused(home: Path, root: Path, package: str, offending: str) -> str:
@@ -149,6 +118,7 @@ def _refused(home: Path, root: Path, package: str, offending: str) -> str:
     assert_clean_error(proc)
     assert f"refusing package {package}" in proc.stderr, proc.stderr
     assert offending in proc.stderr, proc.stderr
+    assert "nothing was installed" in proc.stderr, proc.stderr
     assert snapshot(home.parent, root) == before
     assert (home / ".profile").read_bytes() == PROFILE
     prefix = root / ".hermetic" / "envs" / "default"

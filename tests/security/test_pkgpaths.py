@@ -134,7 +134,7 @@ def test_cache_entry_with_an_escaping_path_is_not_trusted(tmp_path: Path) -> Non
     (entry / "info" / "paths.json").write_text('{"paths": [{"_path": "../../../../etc/passwd"}]}')
     (cache / "evil-1.0-0.lock").write_bytes((1).to_bytes(8, "big") + bytes(32))
     plan = prepare_cache([Rec()], cache)
-    assert plan.intact == frozenset() and len(plan.refetched) == 1
+    assert plan.intact == {} and len(plan.refetched) == 1
     assert "outside" in plan.refetched[0].reason
     assert not entry.exists()
     with pytest.raises(UnsafePackageError):

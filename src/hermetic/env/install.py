@@ -167,6 +167,7 @@ def install_environment(
                 cache,
                 prefix,
                 site_packages=site_packages_of(records),
+                refused="nothing was installed",
                 warn=say,
                 client=rattler_client(mirrors),
             )

@@ -13,7 +13,8 @@ for every package an install is about to link that is not already in the cache:
 4. extract it next to the cache entry and rename it into place, with the `<entry>.lock`
    rattler reads, so rattler links this very tree and never fetches the archive again.
 
-Packages already in the cache are read back from their extracted `info/`. Then every
+Packages already in the cache are read back from their extracted `info/`, in the one pass
+over the entry that also verifies it (`hermetic.env.verify.check_entry`). Then every
 package of the transaction is checked together against the prefix (`check_packages`),
 which covers symlinks that other packages of the same transaction lay.
 
@@ -27,7 +28,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from typing import Any
 from hermetic.env.verify import CachePlan, cache_lock_sha, entry_name, local_path, prepare_cache
 from hermetic.errors import HermeticError, LockError
 from hermetic.httpclient import credentials_hint, rattler_client
-from hermetic.pkgpaths import PackageLayout, check_packages, read_archive, read_extracted
+from hermetic.pkgpaths import PackageLayout, check_packages, read_archive, refusal_says
 
 #: rattler's `<entry>.lock`: a big-endian u64 revision, then the archive's sha256
 _LOCK_REVISION = (1).to_bytes(8, "big")
@@ -53,6 +54,7 @@ def fetch_and_check(
     prefix: Path,
     *,
     site_packages: str | None,
+    refused: str,
     warn: Callable[[str], None] | None = None,
     client: Any | None = None,
 ) -> tuple[CachePlan, Staged]:
@@ -60,12 +62,14 @@ def fetch_and_check(
     package's paths against `prefix`; raises before anything is linked into `prefix`.
 
     `site_packages` is where `noarch: python` packages go (`site_packages_of` the lock's
-    records: the python may be among the records already installed)."""
+    records: the python may be among the records already installed). `refused` ends the
+    message of a refused package: what the caller did not do ("nothing was installed")."""
     records = list(records)
     Path(cache).mkdir(parents=True, exist_ok=True)
-    plan = prepare_cache(records, cache)
-    staged = stage_packages(records, cache, set(plan.intact), warn=warn, client=client)
-    check_packages(prefix, staged.layouts, site_packages=site_packages)
+    with refusal_says(refused):
+        plan = prepare_cache(records, cache)
+        staged = stage_packages(records, cache, plan.intact, warn=warn, client=client)
+        check_packages(prefix, staged.layouts, site_packages=site_packages)
     return plan, staged
 
 
@@ -81,12 +85,13 @@ def site_packages_of(records: Sequence[Any]) -> str | None:
 def stage_packages(
     records: Sequence[Any],
     cache: Path,
-    intact: set[str],
+    intact: Mapping[str, PackageLayout],
     *,
     warn: Callable[[str], None] | None = None,
     client: Any | None = None,
 ) -> Staged:
-    """The checked layout of every record; fetches and extracts those not `intact`.
+    """The checked layout of every record: from `intact` (entry name -> the layout of its
+    verified cache entry), else by fetching, checking and extracting its archive.
 
     `client` is the rattler HTTP client for downloads (`hermetic.httpclient.rattler_client`
     with the mirrors, when configured; without, one with no mirrors)."""
@@ -104,7 +109,7 @@ def stage_packages(
             if warn is not None:
                 warn(f"warning: {r.file_name} is pinned by md5 only (no sha256 in the lock)")
         if name in intact:
-            layouts.append(read_extracted(cache / name, name))
+            layouts.append(intact[name])
         else:
             layouts.append(_fetch_check_extract(r, cache, client))
     return Staged(tuple(layouts), tuple(md5_only))

@@ -6,34 +6,42 @@ hash local (`file://`) archives at all, so hermetic checks both itself:
 * an archive that must be fetched is fetched, hashed against the lock, checked and
   extracted by hermetic (`stage.py`), never by rattler;
 * an extracted cache entry about to be linked is checked against its `info/paths.json`:
-  every path inside the entry, every file present, with its size and sha256. A corrupted
-  entry is removed, so it is extracted again from the channel, and the install reports it.
+  every path inside the entry, every file present, of the kind the package says (a file
+  swapped for a symlink is corruption), with its size and sha256. A corrupted entry is
+  removed, so it is extracted again from the channel, and the install reports it.
 
 Hashing every file on every install would cost more than the install itself, so a verified
-entry gets a stamp (`.hermetic-verified`): a digest of each file's inode, size and mtime.
-While the stamp matches, checking the entry costs one `lstat` per file; editing a cached
-file (or a hardlink of it inside an environment) changes its mtime and forces a full check.
+entry gets a stamp (`stamp.py`) holding its checked layout, bound to the `lstat` of its
+metadata files and of every one of its paths. While the stamp matches, checking an entry
+costs reading that one file and one `lstat` per path, which also finds its symlinks for
+`check_packages`; editing a cached file, swapping it for a symlink, editing `paths.json` or
+the stamp itself breaks the match and forces the full check again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import shutil
-from collections.abc import Sequence
+import stat
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hermetic.env.stamp import STAMP as STAMP
+from hermetic.env.stamp import info_lines, lstat_paths, read_stamped, write_stamp
 from hermetic.errors import LockError
 from hermetic.fs import sha256_file
 from hermetic.lock.model import local_path as local_path  # moved to the lock
-from hermetic.pkgpaths import UnsafePackageError, check_relative
-
-STAMP = ".hermetic-verified"
-_STAMP_VERSION = "1"
+from hermetic.pkgpaths import (
+    PackageLayout,
+    UnsafePackageError,
+    parse_info,
+    read_info,
+    read_small,
+    with_symlinks,
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,8 @@ def entry_name(record: Any) -> str:
 class CachePlan:
     refetched: tuple[Refetched, ...]
     to_fetch: tuple[Any, ...]  # records whose archives must be fetched and extracted
-    intact: frozenset[str]  # entry names whose extracted cache entry is intact
+    #: entry name -> the checked layout of its intact extracted cache entry
+    intact: Mapping[str, PackageLayout]
 
 
 def prepare_cache(records: list[Any], cache: Path) -> CachePlan:
@@ -62,58 +71,64 @@ def prepare_cache(records: list[Any], cache: Path) -> CachePlan:
     Raises LockError when a cache entry cannot be removed."""
     refetched: list[Refetched] = []
     to_fetch = []
-    intact_names: set[str] = set()
+    intact: dict[str, PackageLayout] = {}
     for r in records:
-        intact, problem = _prepare_one(r, cache)
+        name = entry_name(r)
+        layout, problem = _prepare_one(r, name, cache)
         if problem is not None:
             refetched.append(problem)
-        if intact:
-            intact_names.add(entry_name(r))
+        if layout is not None:
+            intact[name] = layout
         else:
             to_fetch.append(r)
-    return CachePlan(tuple(refetched), tuple(to_fetch), frozenset(intact_names))
+    return CachePlan(tuple(refetched), tuple(to_fetch), intact)
 
 
 def stamp_entries(records: Sequence[Any], cache: Path) -> None:
     """After an install: stamp the entries rattler extracted from verified archives."""
     for r in records:
         entry = cache / entry_name(r)
-        paths = _paths_json(entry)
-        if paths is not None:
+        info = info_lines(entry)
+        try:
+            layout, paths = parse_info(entry.name, read_info(entry, entry.name))
+        except UnsafePackageError:
+            continue
+        stats, _ = lstat_paths(entry, layout.paths)
+        if paths is not None and all(stats[p["_path"]] is not None for p in paths):
             with contextlib.suppress(OSError):
-                _write_stamp(entry, _signature(entry, paths))
+                write_stamp(entry, layout, info, stats)
 
 
-def _prepare_one(record: Any, cache: Path) -> tuple[bool, Refetched | None]:
-    """(is the extracted entry intact, what was wrong with it when it was not)."""
-    name = entry_name(record)
+def _prepare_one(
+    record: Any, name: str, cache: Path
+) -> tuple[PackageLayout | None, Refetched | None]:
+    """(the layout of the extracted entry when it is intact, what was wrong when it was not)."""
     entry = cache / name
     expected = record.sha256.hex() if record.sha256 else None
     refetched = None
     if cache_lock_sha(cache, name) == expected and os.path.isdir(entry):
-        problem = _check_entry(entry)
-        if problem is None:
-            return True, None
-        refetched = Refetched(name, problem, entry)
-        _remove_entry(cache, record)
-    return False, refetched
+        checked = read_stamped(entry, name) or check_entry(entry, name)
+        if isinstance(checked, PackageLayout):
+            return checked, None
+        refetched = Refetched(name, checked, entry)
+        _remove_entry(cache, name)
+    return None, refetched
 
 
 def cache_lock_sha(cache: Path, name: str) -> str | None:
     """The sha256 rattler recorded for the entry (the last 32 bytes of `<entry>.lock`)."""
     try:
-        with open(f"{cache}/{name}.lock", "rb") as fh:
-            data = fh.read()
+        data = read_small(f"{cache}/{name}.lock", 1 << 10)
     except OSError:
         return None
-    return data[-32:].hex() if len(data) >= 40 else None
+    return data[-32:].hex() if data is not None and len(data) >= 40 else None
 
 
-def _remove_entry(cache: Path, record: Any) -> None:
-    entry = cache / entry_name(record)
+def _remove_entry(cache: Path, name: str) -> None:
+    entry = cache / name
     shutil.rmtree(entry, ignore_errors=True)
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(cache / f"{entry_name(record)}.lock")
+        os.unlink(cache / f"{name}.lock")
     if entry.exists():
         raise LockError(
             f"cannot remove the corrupted package cache entry {entry}",
@@ -121,86 +136,58 @@ def _remove_entry(cache: Path, record: Any) -> None:
         )
 
 
-def _paths_json(entry: Path) -> list[dict[str, Any]] | None:
-    """The entries of `info/paths.json`, each `_path` checked to stay inside the entry
-    (None: missing, unreadable, or a path that would leave it)."""
+def check_entry(entry: Path, label: str) -> PackageLayout | str:
+    """The full check: the layout of an intact extracted entry, else what is wrong with it.
+
+    `info/` is read and every path in it checked; each path's `lstat` gives its kind and
+    size and the symlinks; every file with a sha256 in `paths.json` is hashed. An intact
+    entry is stamped, so the next install reads the stamp instead (`stamp.read_stamped`)."""
+    info = info_lines(entry)  # before reading: an edit while it is read breaks the stamp
     try:
-        with open(f"{entry}/info/paths.json", "rb") as fh:
-            paths = json.loads(fh.read())["paths"]
-        for p in paths:
-            check_relative(entry.name, p["_path"])
-    except (OSError, ValueError, KeyError, TypeError, RecursionError, UnsafePackageError):
-        return None
-    return paths if isinstance(paths, list) else None
-
-
-def _signature(entry: Path, paths: list[dict[str, Any]]) -> str:
-    base = f"{entry}/"
-    parts = [_STAMP_VERSION]
-    lstat = os.lstat
-    for p in paths:
-        rel = p["_path"]
-        st = lstat(base + rel)
-        parts.append(f"{rel}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def _write_stamp(entry: Path, signature: str) -> None:
-    tmp = entry / f"{STAMP}.{os.getpid()}.tmp"
-    tmp.write_text(signature)
-    os.replace(tmp, entry / STAMP)
-
-
-def _check_entry(entry: Path) -> str | None:
-    """None when the extracted entry is intact, else what is wrong with it."""
-    paths = _paths_json(entry)
+        layout, paths = parse_info(label, read_info(entry, label))
+    except UnsafePackageError as exc:
+        where = f" ({exc.path!r})" if exc.path is not None else ""
+        return f"its info/ is unreadable or has a path outside the entry: {exc.reason}{where}"
+    stats, links = lstat_paths(entry, layout.paths)
     if paths is None:
         if (
-            not os.path.lexists(entry / "info" / "paths.json")
-            and (entry / "info" / "index.json").is_file()
-            and not (entry / "info" / "files").exists()
+            (entry / "info" / "index.json").is_file()
+            and not os.path.lexists(entry / "info" / "paths.json")
+            and not os.path.lexists(entry / "info" / "files")
         ):
-            return None  # nothing to check against
-        return "info/paths.json is missing, unreadable or has a path outside the entry"
-    try:
-        with open(f"{entry}/{STAMP}") as fh:
-            stamp = fh.read()
-    except OSError:
-        stamp = None
-    if stamp is not None:
-        try:
-            if _signature(entry, paths) == stamp:
-                return None
-        except OSError:
-            pass
+            return with_symlinks(layout, links)  # nothing to check against
+        return "info/paths.json is missing"
+    base = f"{entry}/"
     for p in paths:
-        problem = _check_path(entry, p)
+        problem = _check_path(base, p, stats[p["_path"]])
         if problem is not None:
             return problem
     with contextlib.suppress(OSError):
-        _write_stamp(entry, _signature(entry, paths))
-    return None
+        write_stamp(entry, layout, info, stats)
+    return with_symlinks(layout, links)
 
 
-def _check_path(entry: Path, p: dict[str, Any]) -> str | None:
+def _check_path(base: str, p: dict[str, Any], st: os.stat_result | None) -> str | None:
+    """What is wrong with one path of the entry (`st`: its `lstat`), None when nothing."""
     rel = p["_path"]
-    path = entry / rel
+    if st is None:
+        return f"{rel} is missing"
     kind = p.get("path_type", "hardlink")
     if kind == "softlink":
-        return None if os.path.lexists(path) else f"{rel} is missing"
+        return None
     if kind == "directory":
-        return None if path.is_dir() else f"{rel} is missing"
-    try:
-        st = os.stat(path)
-    except OSError:
-        return f"{rel} is missing"
+        return None if stat.S_ISDIR(st.st_mode) else f"{rel} is not a directory"
+    if stat.S_ISLNK(st.st_mode):
+        return f"{rel} is a symlink, the package has a file there"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{rel} is not a regular file"
     size = p.get("size_in_bytes")
     if size is not None and st.st_size != size:
         return f"{rel} has {st.st_size} bytes, the package has {size}"
     sha = p.get("sha256")
     if sha:
         try:
-            actual = sha256_file(path)
+            actual = sha256_file(Path(base + rel))
         except OSError as exc:
             return f"{rel} cannot be read ({exc.strerror})"
         if actual != sha:

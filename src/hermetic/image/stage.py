@@ -31,7 +31,7 @@ from hermetic.env.verify import stamp_entries
 from hermetic.errors import HermeticError, LockError
 from hermetic.image.layers import python_xy
 from hermetic.image.wheels import install_wheel
-from hermetic.pkgpaths import check_relative, check_wheel
+from hermetic.pkgpaths import check_relative, check_wheel, refusal_says
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,10 @@ class StagedEnv:
     prefix: str  # the final path, e.g. /opt/env
     files: Mapping[str, tuple[str, ...]]  # package key -> its prefix-relative paths
     shared: tuple[str, ...]  # env files owned by no package (conda-meta/history, ...)
+
+
+#: what a refused package's message says was not done
+_REFUSED = "no image was built"
 
 
 def package_key(kind: str, name: str) -> str:
@@ -63,9 +67,12 @@ def stage_env(
 
     stage.mkdir(parents=True)
     # fetched, hashed and path-checked before rattler links a byte into the stage
-    plan, _ = fetch_and_check(records, cache, stage, site_packages=site_packages_of(records))
-    for wheel in wheels:
-        check_wheel(wheel)
+    plan, _ = fetch_and_check(
+        records, cache, stage, site_packages=site_packages_of(records), refused=_REFUSED
+    )
+    with refusal_says(_REFUSED):
+        for wheel in wheels:
+            check_wheel(wheel)
     try:
         asyncio.run(
             install(

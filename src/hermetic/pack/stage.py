@@ -27,7 +27,7 @@ from hermetic.env.verify import entry_name, stamp_entries
 from hermetic.env.wheelfetch import fetch_wheel
 from hermetic.errors import HermeticError, LockError
 from hermetic.lock.model import PypiArtifact
-from hermetic.pkgpaths import check_wheel
+from hermetic.pkgpaths import check_wheel, refusal_says
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ class StagedEnv:
         return None
 
 
+#: what a refused package's message says was not done
+_REFUSED = "nothing was packed"
+
+
 @contextmanager
 def staged(
     records: list[Any], pypi: tuple[PypiArtifact, ...], platform: str, cache: Path
@@ -65,8 +69,9 @@ def staged(
     cache = Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
     wheels = tuple(fetch_wheel(p, cache) for p in pypi)
-    for wheel in wheels:
-        check_wheel(wheel)
+    with refusal_says(_REFUSED):
+        for wheel in wheels:
+            check_wheel(wheel)
     if pypi and not any(r.name.normalized == "python" for r in records):
         raise LockError(
             "the environment has PyPI packages but no conda python to install them into",
@@ -76,7 +81,9 @@ def staged(
         prefix = Path(tmp) / "p"
         prefix.mkdir()
         # hashed and path-checked before rattler links a byte into the staging prefix
-        plan, _ = fetch_and_check(records, cache, prefix, site_packages=site_packages_of(records))
+        plan, _ = fetch_and_check(
+            records, cache, prefix, site_packages=site_packages_of(records), refused=_REFUSED
+        )
         _link(records, prefix, cache, platform)
         stamp_entries(plan.to_fetch, cache)
         yield StagedEnv(
