@@ -146,7 +146,8 @@ def check_wheel(wheel: Path) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
-# reading a package: from its archive (never extracted) or from an extracted directory
+# reading a package: from its archive (never extracted), or the `info/` of an extracted one
+# (a package cache entry: `hermetic.env.verify` reads it in the same pass that checks it)
 
 
 def read_archive(archive: Path, package: str | None = None) -> PackageLayout:
@@ -171,19 +172,6 @@ def read_archive(archive: Path, package: str | None = None) -> PackageLayout:
     view.links.update(symlinks)
     _check_through_links(view, label, members + list(layout.paths), set(symlinks))
     return layout
-
-
-def read_extracted(entry: Path, package: str | None = None) -> PackageLayout:
-    """The checked layout of an extracted package directory (a package cache entry).
-
-    A package cache entry about to be linked is read by `hermetic.env.verify` instead, in
-    the same pass that checks its files; this is the same reading on its own."""
-    entry = Path(entry)
-    label = package or entry.name
-    layout, _ = parse_info(label, read_info(entry, label))
-    base = f"{entry}/"
-    links = {rel: os.readlink(base + rel) for rel in layout.paths if os.path.islink(base + rel)}
-    return with_symlinks(layout, links)
 
 
 def read_info(entry: Path, label: str) -> dict[str, bytes]:

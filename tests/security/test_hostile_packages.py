@@ -9,7 +9,6 @@ the lock) must be unchanged afterwards.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -20,8 +19,8 @@ from clirun import assert_clean_error, hermetic
 from fixtures.hostile import (
     PROFILE,
     HostilePackage,
-    fake_home,
     home_env,
+    home_project,
     hostile_channel,
     snapshot,
     text_entry,
@@ -92,21 +91,6 @@ def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return hostile_channel(tmp_path_factory.mktemp("hostile-channel"), HOSTILE)
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return fake_home(tmp_path / "home")
-
-
-def _project(home: Path, channel: Path, *names: str) -> Path:
-    root = home / "src" / "proj"
-    deps = "\n".join(f'{n} = "*"' for n in names)
-    (root / "hermetic.toml").write_text(
-        f'channels = [{json.dumps(str(channel))}]\nplatforms = ["linux-64"]\n'
-        f"[dependencies]\n{deps}\n"
-    )
-    return root
-
-
 def _install(home: Path, root: Path, check: int | None = None):  # type: ignore[no-untyped-def]
     return hermetic("install", cwd=root, env=home_env(home), check=check)
 
@@ -145,7 +129,7 @@ def _refused(home: Path, root: Path, package: str, offending: str) -> str:
 def test_hostile_package_is_refused_and_nothing_outside_changes(
     home: Path, channel: Path, package: str, offending: str
 ) -> None:
-    root = _project(home, channel, package)
+    root = home_project(home, channel, package)
     start = time.monotonic()
     _refused(home, root, f"{package}-1.0-0", offending)
     assert not Path("/tmp/hermetic-abs-victim").exists()
@@ -156,26 +140,26 @@ def test_hostile_package_is_refused_and_nothing_outside_changes(
 
 def test_symlink_race_pair_is_refused_in_one_transaction(home: Path, channel: Path) -> None:
     """The pair whose symlink could land first: refused whatever the linking order."""
-    root = _project(home, channel, "race-link", "race-file")
+    root = home_project(home, channel, "race-link", "race-file")
     err = _refused(home, root, "race-file-1.0-0", "lib/evil/.bashrc")
     assert "lib/evil" in err and "points outside the prefix" in err
 
 
 def test_file_onto_another_packages_symlink_is_refused(home: Path, channel: Path) -> None:
-    root = _project(home, channel, "onto-link", "onto-file")
+    root = home_project(home, channel, "onto-link", "onto-file")
     _refused(home, root, "onto-file-1.0-0", "etc/x")
 
 
 def test_symlink_already_in_the_env_is_not_gone_through(home: Path, channel: Path) -> None:
     """A symlink out of the env from an earlier install: a later package cannot use it, and
     the refused install leaves the working env and its completion marker as they were."""
-    root = _project(home, channel, "race-link", "benign")
+    root = home_project(home, channel, "race-link", "benign")
     _install(home, root, check=0)
     prefix = root / ".hermetic" / "envs" / "default"
     marker = prefix / "conda-meta" / "hermetic-complete"
     assert marker.is_file() and os.readlink(prefix / "lib" / "evil") == UP6
     marker_before = marker.read_bytes()
-    _project(home, channel, "race-link", "benign", "race-file")
+    home_project(home, channel, "race-link", "benign", "race-file")
     before = snapshot(home.parent, root)
     env_before = sorted(str(p) for p in prefix.rglob("*"))
     proc = _install(home, root)
@@ -187,7 +171,7 @@ def test_symlink_already_in_the_env_is_not_gone_through(home: Path, channel: Pat
 
 
 def test_benign_symlink_out_of_the_env_installs(home: Path, channel: Path) -> None:
-    root = _project(home, channel, "benign")
+    root = home_project(home, channel, "benign")
     before = snapshot(home.parent, root)
     _install(home, root, check=0)
     prefix = root / ".hermetic" / "envs" / "default"

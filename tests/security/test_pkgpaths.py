@@ -16,8 +16,9 @@ from hermetic.pkgpaths import (
     check_packages,
     check_relative,
     max_unpacked_bytes,
+    parse_info,
     read_archive,
-    read_extracted,
+    read_info,
 )
 
 
@@ -140,4 +141,4 @@ def test_cache_entry_with_an_escaping_path_is_not_trusted(tmp_path: Path) -> Non
     with pytest.raises(UnsafePackageError):
         (entry / "info").mkdir(parents=True)
         (entry / "info" / "paths.json").write_text('{"paths": [{"_path": "/etc/passwd"}]}')
-        read_extracted(entry)
+        parse_info("evil-1.0-0", read_info(entry, "evil-1.0-0"))

@@ -22,8 +22,8 @@ from clirun import hermetic
 from fixtures.hostile import (
     PROFILE,
     HostilePackage,
-    fake_home,
     home_env,
+    home_project,
     hostile_channel,
     snapshot,
     text_entry,
@@ -55,20 +55,6 @@ def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return hostile_channel(tmp_path_factory.mktemp("tamper-channel"), PACKAGES)
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return fake_home(tmp_path / "home")
-
-
-def _project(home: Path, channel: Path, *names: str) -> Path:
-    root = home / "src" / "proj"
-    deps = "".join(f'{n} = "*"\n' for n in names)
-    (root / "hermetic.toml").write_text(
-        f'channels = [{json.dumps(str(channel))}]\nplatforms = ["linux-64"]\n[dependencies]\n{deps}'
-    )
-    return root
-
-
 def _install(home: Path, root: Path, check: int | None = 0):  # type: ignore[no-untyped-def]
     return hermetic("install", cwd=root, env=home_env(home), check=check)
 
@@ -95,7 +81,7 @@ def _reinstall(home: Path, root: Path) -> str:
 @pytest.fixture
 def installed(home: Path, channel: Path) -> tuple[Path, Path]:
     """(project root, stamped cache entry of `plain`) after one install."""
-    root = _project(home, channel, "plain")
+    root = home_project(home, channel, "plain")
     _install(home, root)
     return root, _entry(home)
 
@@ -195,12 +181,12 @@ def test_stamp_with_a_path_outside_is_never_trusted(installed: tuple[Path, Path]
 def test_symlinks_of_a_stamped_entry_still_count(home: Path, channel: Path) -> None:
     """`race-link` comes from the warm cache through its stamp; its symlink out still makes
     `race-file`'s path through it a refusal, and nothing is written."""
-    root = _project(home, channel, "race-link")
+    root = home_project(home, channel, "race-link")
     _install(home, root)
     layout = read_stamped(_entry(home, "race-link-1.0-0"), "race-link-1.0-0")
     assert layout is not None and layout.symlinks == {"lib/evil": f"{UP5}/.."}
     shutil.rmtree(root / ".hermetic" / "envs")
-    _project(home, channel, "race-link", "race-file")
+    home_project(home, channel, "race-link", "race-file")
     before = snapshot(home.parent, root)
     proc = _install(home, root, check=1)
     assert "refusing package race-file-1.0-0" in proc.stderr and "lib/evil" in proc.stderr

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hermetic.env.stamp import STAMP as STAMP
 from hermetic.env.stamp import info_lines, lstat_paths, read_stamped, write_stamp
 from hermetic.errors import LockError
 from hermetic.fs import sha256_file
