@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixtures.hostile import HostilePackage, write_hostile
 from hermetic.env.verify import prepare_cache
@@ -142,3 +144,21 @@ def test_cache_entry_with_an_escaping_path_is_not_trusted(tmp_path: Path) -> Non
         (entry / "info").mkdir(parents=True)
         (entry / "info" / "paths.json").write_text('{"paths": [{"_path": "/etc/passwd"}]}')
         parse_info("evil-1.0-0", read_info(entry, "evil-1.0-0"))
+
+
+def _inside_by_components(path: str) -> bool:
+    """The rule, spelled out component by component (the reference for check_relative)."""
+    if not path or "\0" in path or path.startswith("/") or path[1:2] == ":":
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="a.:/\0\\", max_size=12))
+def test_check_relative_agrees_with_the_rule(path: str) -> None:
+    """check_relative's fast substring test accepts exactly what the rule accepts."""
+    if _inside_by_components(path):
+        assert check_relative("p", path) == path
+    else:
+        with pytest.raises(UnsafePackageError):
+            check_relative("p", path)
