@@ -26,6 +26,7 @@ real one. The paths read back from a stamp are checked again (`check_relative`) 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -115,9 +116,19 @@ def write_stamp(entry: Path, layout: PackageLayout, info: list[str], stats: Stat
         separators=(",", ":"),
     ).encode()
     signature = _signature(body, info, layout.paths, stats)
-    tmp = entry / f"{STAMP}.{os.getpid()}.tmp"
-    tmp.write_bytes(signature.encode() + b"\n" + body)
-    os.replace(tmp, entry / STAMP)
+    tmp = f"{entry}/{STAMP}.{os.getpid()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)  # left by a killed install of the same pid
+    # a new file, never through whatever already has that name
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(signature.encode() + b"\n" + body)
+        os.replace(tmp, f"{entry}/{STAMP}")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _signature(body: bytes, info: list[str], paths: Sequence[str], stats: Stats) -> str:
