@@ -77,6 +77,41 @@ def test_unpinned_python_and_duplicates_with_lines(tmp_path):
     assert by_rule["python-not-pinned"]["location"].endswith("hermetic.toml:5")
 
 
+def test_pixi_pyproject_layout_is_no_duplicate(tmp_path):
+    # pixi's layout (skrub and most pixi libraries): [project] dependencies say what the
+    # package needs, [tool.pixi.dependencies] take them from conda; only a name asked for
+    # again in [tool.pixi.pypi-dependencies] is a second request
+    (tmp_path / "pyproject.toml").write_text(
+        textwrap.dedent("""\
+        [project]
+        name = "mylib"
+        version = "1.0"
+        dependencies = ["numpy>=1.26", "pandas"]
+
+        [project.optional-dependencies]
+        plot = ["matplotlib"]
+
+        [tool.pixi.workspace]
+        channels = ["conda-forge"]
+        platforms = ["linux-64"]
+
+        [tool.pixi.dependencies]
+        python = "3.11.*"
+        numpy = "1.26.*"
+        pandas = "*"
+        matplotlib = "*"
+        scipy = "*"
+
+        [tool.pixi.pypi-dependencies]
+        scipy = ">=1.11"
+        """)
+    )
+    proc = hermetic("check", "--json", "-m", "pyproject.toml", cwd=tmp_path, check=1)
+    dups = [f for f in findings(proc) if f["id"] == "conda-pypi-duplicate"]
+    assert [d["message"].split()[0] for d in dups] == ["scipy"], dups
+    assert dups[0]["location"].endswith("pyproject.toml:21")
+
+
 def test_policy_is_configurable(tmp_path):
     write_spec(
         tmp_path,

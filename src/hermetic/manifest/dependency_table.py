@@ -8,6 +8,7 @@ with one of rev, tag or branch, and a subdirectory.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from hermetic.manifest.fields import describe
@@ -163,6 +164,7 @@ class DependencyReader(TomlValues):
         out: dict[str, PypiDependency] = {}
         for i, line in enumerate(value):
             dep = pypi_from_string(line, self.at(*keys, i, absolute=True))
+            dep = dataclasses.replace(dep, from_package_metadata=True)
             out.pop(dep.name, None)
             out[dep.name] = dep
         return tuple(out.values())

@@ -37,6 +37,10 @@ class PypiDependency:
     requirement: str
     location: Location | None = field(default=None, compare=False)
     editable: bool = False  # a local path installed in development mode (pixi's `editable`)
+    #: declared by the project's own package metadata (`[project] dependencies`,
+    #: `optional-dependencies`, `[dependency-groups]`): what the package needs, which a conda
+    #: dependency of the same name satisfies (pixi's pyproject layout), not a second request
+    from_package_metadata: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

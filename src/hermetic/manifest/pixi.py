@@ -16,6 +16,7 @@ Keys that would change what gets installed (`channel-priority = "disabled"`, `ex
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -344,7 +345,7 @@ class PixiReader(FeatureReader):
                 ):
                     out[d.name] = d
             elif isinstance(item, str):
-                dep = pypi_from_string(item, iw)
+                dep = dataclasses.replace(pypi_from_string(item, iw), from_package_metadata=True)
                 out[dep.name] = dep
             else:
                 raise iw.error(

@@ -213,7 +213,9 @@ def _spec_duplicates(spec: Spec, env: Environment, policy: Policy) -> list[Findi
             if pypi:
                 conda_names[canonical(pypi)] = d
         for dep in env.pypi_dependencies(p):
-            if dep.name in conda_names:
+            # the package's own metadata names what it needs; conda providing it is the
+            # point of pixi's pyproject layout (the lock takes it from conda, never twice)
+            if dep.name in conda_names and not dep.from_package_metadata:
                 out.append(
                     Finding(
                         "conda-pypi-duplicate",
