@@ -149,6 +149,10 @@ def test_pixi_manifest_editable_self_dependency_and_packs_refuse_it(tmp_path, co
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert_clean_error(proc)
     assert "mine 1.0.0 is an editable install of" in proc.stderr
+    # a bundle too, before it copies anything
+    proc = h("bundle", "-o", str(tmp_path / "bundle"), cwd=root, cache=cache, check=None)
+    assert proc.returncode == 1 and "mine 1.0.0 is an editable install of" in proc.stderr
+    assert not (tmp_path / "bundle").exists()
     assert "feature" in proc.stderr  # the way out: keep it out of the shipped environment
     assert not (tmp_path / "env.tar.gz").exists()
     # the environment without the editable project packs
@@ -233,7 +237,7 @@ def test_environment_yml_pip_e_dot_installs_the_project_editable(
 )
 def test_image_and_pack_wheel_fetch_refuses_sources_with_the_way_out(tmp_path, url, editable, says):
     """`hermetic image build` and `hermetic pack` take every PyPI package through fetch_wheel."""
-    from hermetic.env.wheelfetch import fetch_wheel
+    from hermetic.env.wheelfetch import fetch_wheel, fetch_wheels
     from hermetic.errors import LockError
     from hermetic.lock.model import PypiArtifact
 
@@ -243,3 +247,11 @@ def test_image_and_pack_wheel_fetch_refuses_sources_with_the_way_out(tmp_path, u
     text = str(info.value)
     assert f"mine 1.0 {says}" in text and "uv build" in text and "feature" in text
     assert "tok" not in text
+    # several at once: one error names them all, before anything is fetched
+    other = PypiArtifact("other", "2.0", "file:///src/other", None)
+    with pytest.raises(LockError) as info:
+        fetch_wheels((pkg, other), tmp_path)
+    assert "these PyPI packages have none" in str(info.value)
+    assert f"mine 1.0 {says}" in str(info.value) and "other 2.0 is a source directory" in str(
+        info.value
+    )

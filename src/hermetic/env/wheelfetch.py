@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -23,8 +24,7 @@ from hermetic.lock.model import PypiArtifact
 
 def fetch_wheel(package: PypiArtifact, cache: Path) -> Path:
     """The verified wheel file of the locked PyPI `package` (downloaded once into `cache`)."""
-    if not package.sha256 and (package.is_directory or package.is_git):
-        raise _source_refused(package)
+    refuse_sources((package,))
     if not package.sha256:
         raise LockError(
             f"PyPI package {package.name} {package.version} has no sha256 in the lock",
@@ -50,28 +50,40 @@ def fetch_wheel(package: PypiArtifact, cache: Path) -> Path:
     return dest
 
 
-def _source_refused(package: PypiArtifact) -> LockError:
-    """Why an image or pack cannot hold a path, editable or git dependency, and what to do."""
-    where = redact_url(package.url)
-    if package.editable:
-        what = (
-            f"an editable install of {package.local_path}: an image or pack does not contain "
-            "that source directory, so an editable install in it would point at nothing"
-        )
-    elif package.is_git:
-        what = f"a git checkout ({where}): it has no wheel whose bytes the lock pins"
-    else:
-        what = (
-            f"a source directory ({package.local_path}): it has no wheel whose bytes the lock pins"
-        )
-    return LockError(
-        f"PyPI package {package.name} {package.version} is {what}; images and packs are laid "
-        "out from locked wheels without running code",
-        hint=f"declare {package.name} in a feature that the environment you ship does not "
-        "include (e.g. a `dev` feature for the editable project), or build its wheel "
-        f"(`uv build`) and depend on that file: {package.name} = "
-        '{ path = "dist/<the wheel>.whl" }',
+def fetch_wheels(packages: Sequence[PypiArtifact], cache: Path) -> tuple[Path, ...]:
+    """`fetch_wheel` for each package, after one check that names every package that has
+    no wheel (a path, editable or git dependency), before anything is downloaded."""
+    refuse_sources(packages)
+    return tuple(fetch_wheel(p, cache) for p in packages)
+
+
+def refuse_sources(packages: Sequence[PypiArtifact]) -> None:
+    """Why an image or pack cannot hold path, editable or git dependencies, and what to do."""
+    refused = [p for p in packages if not p.sha256 and (p.is_directory or p.is_git)]
+    if not refused:
+        return
+    names = ", ".join(p.name for p in refused)
+    raise LockError(
+        "images and packs are laid out from locked wheels without running code; "
+        + ("this PyPI package has" if len(refused) == 1 else "these PyPI packages have")
+        + " none: "
+        + "; ".join(_what(p) for p in refused),
+        hint=f"declare {names} in a feature that the environment you ship does not include "
+        "(e.g. a `dev` feature for the editable project), or build the wheel (`uv build`) "
+        'and depend on that file: name = { path = "dist/<the wheel>.whl" }',
     )
+
+
+def _what(package: PypiArtifact) -> str:
+    head = f"{package.name} {package.version} is"
+    if package.editable:
+        return (
+            f"{head} an editable install of {package.local_path} (that source directory is "
+            "not in an image or pack: the install would point at nothing)"
+        )
+    if package.is_git:
+        return f"{head} a git checkout ({redact_url(package.url)})"
+    return f"{head} a source directory ({package.local_path})"
 
 
 def _download(url: str, dest: Path, sha256: str) -> None:

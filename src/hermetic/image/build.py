@@ -267,14 +267,14 @@ def _build_platform(
     staged = False
     if missing:
         # staging imports rattler: only when a layer has to be written
-        from hermetic.env.wheelfetch import fetch_wheel
+        from hermetic.env.wheelfetch import fetch_wheels
         from hermetic.image.stage import remove_stage, stage_env
 
         say(
             f"{inp.platform}: laying out {len(inp.records) + len(inp.pypi)} package(s) for {options.prefix}"
         )
         cache = _package_cache()
-        wheels = [fetch_wheel(p, store.root) for p in inp.pypi]
+        wheels = list(fetch_wheels(inp.pypi, store.root))
         stage_dir = store.tmp / f"stage-{inp.platform}-{os.getpid()}"
         remove_stage(stage_dir)
         try:

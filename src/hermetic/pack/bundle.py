@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlparse
 
 from hermetic.condapkg import index_channel
 from hermetic.env.verify import local_path
-from hermetic.env.wheelfetch import fetch_wheel
+from hermetic.env.wheelfetch import fetch_wheel, refuse_sources
 from hermetic.errors import HermeticError, LockError
 from hermetic.fs import atomic_write_text, sha256_file
 from hermetic.layout import LOCK_NAME
@@ -100,6 +100,7 @@ def write_bundle(
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise HermeticError(f"{out} exists and is not empty", hint="pick a new directory")
+    refuse_sources(pypi)  # before any archive is copied
     staging = out.with_name(f".{out.name}.{os.getpid()}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     try:

@@ -24,7 +24,7 @@ from typing import Any
 
 from hermetic.env.stage import fetch_and_check, site_packages_of
 from hermetic.env.verify import entry_name, stamp_entries
-from hermetic.env.wheelfetch import fetch_wheel
+from hermetic.env.wheelfetch import fetch_wheels
 from hermetic.errors import HermeticError, LockError
 from hermetic.lock.model import PypiArtifact
 from hermetic.pkgpaths import check_wheel, refusal_says
@@ -68,7 +68,7 @@ def staged(
         )
     cache = Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
-    wheels = tuple(fetch_wheel(p, cache) for p in pypi)
+    wheels = fetch_wheels(pypi, cache)
     with refusal_says(_REFUSED):
         for wheel in wheels:
             check_wheel(wheel)
