@@ -40,8 +40,22 @@ if TYPE_CHECKING:
 __all__ = ["credentials_hint", "rattler_client", "rewrite_table"]
 
 
+#: (mirrors, rewrite table) -> the client built for them: building one costs ~8 ms of CPU
+#: (TLS roots), so a process builds each once, and only when a request is to be made
+_CLIENTS: dict[tuple[object, ...], Client] = {}
+
+
 def rattler_client(mirrors: Mirrors | None = None) -> Client:
     """rattler's HTTP client with mirrors, conda tokens, credentials and retries."""
+    table = rewrite_table(mirrors)
+    key = (mirrors or Mirrors(), tuple(sorted((k, tuple(v)) for k, v in table.items())))
+    client = _CLIENTS.get(key)
+    if client is None:
+        client = _CLIENTS[key] = _build(table)
+    return client
+
+
+def _build(table: dict[str, list[str]]) -> Client:
     from rattler.networking import Client
     from rattler.networking.middleware import (
         AddHeadersMiddleware,
@@ -50,7 +64,6 @@ def rattler_client(mirrors: Mirrors | None = None) -> Client:
         RetryMiddleware,
     )
 
-    table = rewrite_table(mirrors)
     return Client(
         [
             RetryMiddleware(),

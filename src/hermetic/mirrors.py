@@ -103,15 +103,6 @@ class Mirrors:
                 r.channel = _slash(channel_url)
         return out
 
-    def fetch_records(self, records: Iterable[RepoDataRecord]) -> list[RepoDataRecord]:
-        """Records whose archives come from a `file://` mirror point there (for installing)."""
-        out = list(records)
-        for r in out:
-            m = self.find(str(r.url))
-            if m is not None and m.local is not None:
-                r.url = m.urls[0] + str(r.url)[len(m.canonical) :]
-        return out
-
 
 def load_mirrors(paths: Iterable[Path]) -> Mirrors:
     """The `[mirrors]` tables of the config files that exist, later files winning per key."""

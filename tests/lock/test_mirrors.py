@@ -38,6 +38,22 @@ def _assert_canonical(root):
     assert "127.0.0.1" not in text and "file://" not in text
 
 
+def _ship_from_the_mirror(root, tmp_path, env):
+    """pack, bundle and image build fetch the archives afresh (empty caches): through the
+    mirror, as install does, since the canonical URL does not resolve."""
+    meta = next((root / ".hermetic/envs/default/conda-meta").glob("tinytool-*.json"))
+    assert f'"{CANONICAL}/linux-64/' in meta.read_text()  # conda-meta names the canonical URL
+    for name, args in [
+        ("pack", ("pack", "-o", str(tmp_path / "env.tar.gz"))),
+        ("bundle", ("bundle", "-o", str(tmp_path / "bundle"))),
+        ("image", ("image", "build", "--base", "scratch", "-o", f"oci:{tmp_path / 'img'}:v1")),
+    ]:
+        h(*args, cwd=root, cache=tmp_path / f"cache-{name}", **env)
+    assert (tmp_path / "env.tar.gz").stat().st_size > 0
+    assert list((tmp_path / "bundle" / "channel").rglob("tinytool-*"))
+    assert (tmp_path / "img" / "index.json").is_file()
+
+
 def test_http_mirror_from_the_user_config(tmp_path, conda_channel):
     served = tmp_path / "www"
     shutil.copytree(conda_channel, served / "tinychan")
@@ -49,7 +65,8 @@ def test_http_mirror_from_the_user_config(tmp_path, conda_channel):
         h("lock", cwd=root, cache=tmp_path / "cache", **env)
         _assert_canonical(root)
         h("install", "--locked", cwd=root, cache=tmp_path / "cache", **env)
-    assert (root / ".hermetic/envs/default/bin/tinytool").exists()
+        assert (root / ".hermetic/envs/default/bin/tinytool").exists()
+        _ship_from_the_mirror(root, tmp_path, env)
 
 
 def test_file_mirror_from_the_project_config(tmp_path, conda_channel):
@@ -67,6 +84,7 @@ def test_file_mirror_from_the_project_config(tmp_path, conda_channel):
     assert (root / ".hermetic/envs/default/bin/tinytool").exists()
     proc = h("run", "--frozen", "tinytool", cwd=root, cache=tmp_path / "cache", **env, check=None)
     assert proc.returncode == 0, proc.stderr
+    _ship_from_the_mirror(root, tmp_path, env)
 
 
 def test_project_config_wins_and_bad_tables_are_named(tmp_path):

@@ -9,13 +9,13 @@ import click
 
 from hermetic.cli.options import (
     environment_option,
-    lock_path,
     manifest_option,
     output_option,
     target_platform_option,
 )
 from hermetic.cli.render import human_size
 from hermetic.project.pack import bundle
+from hermetic.project.project import Project
 
 
 @click.command("bundle", help="Write a self-contained offline channel of an environment.")
@@ -24,7 +24,7 @@ from hermetic.project.pack import bundle
 @target_platform_option
 @output_option("The directory to write (new or empty).", directory=True)
 def command(manifest: Path | None, environment: str, platform: str | None, output: Path) -> None:
-    b = bundle(lock_path(manifest), environment, output, platform=platform)
+    b = bundle(Project.open(manifest), environment, output, platform=platform)
     click.echo(
         f"{environment} ({b.platform}): {b.conda} conda package(s) and {b.pypi} wheel(s), "
         f"{human_size(b.bytes)} -> {os.path.relpath(b.path)}"

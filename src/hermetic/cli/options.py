@@ -44,17 +44,6 @@ locked_option = click.option(
 )
 
 
-def lock_path(manifest: Path | None) -> Path:
-    """The project's lock file; a clear error when there is none (pack, bundle)."""
-    from hermetic.errors import LockError
-    from hermetic.layout import find_project
-
-    lock = find_project(manifest).lock_path
-    if not lock.is_file():
-        raise LockError(f"no lock file at {lock}", hint="run `hermetic lock` first")
-    return lock
-
-
 def output_option(help: str, *, directory: bool) -> Callable[[FC], FC]:
     """`-o/--output`, required: a file (pack) or a directory (bundle) to write."""
     return click.option(

@@ -127,7 +127,6 @@ def install_environment(
     digest = lock_digest(lock_path) or ""
     chash = content_hash(records, packages)
     mirrors = mirrors or Mirrors()
-    records = mirrors.fetch_records(records)  # after the hash: it names the canonical URLs
     marker = Marker(environment, target, digest, chash)
 
     old = read_marker(prefix)
@@ -159,9 +158,6 @@ def install_environment(
         to_remove = [r for r in installed if r.name.normalized not in locked_names]
         refetched: tuple[Refetched, ...] = ()
         to_fetch: tuple[RepoDataRecord, ...] = ()
-        # one client for the fetch and rattler's installer: building one costs ~8 ms of CPU
-        # (TLS roots), as much as checking a warm cache of 220 packages
-        client = rattler_client(mirrors) if to_link or to_remove else None
         if to_link:
             # everything is fetched, hashed and checked before the environment is touched:
             # a refused package leaves the working environment and its marker as they were
@@ -173,7 +169,7 @@ def install_environment(
                 site_packages=site_packages_of(records),
                 refused="nothing was installed",
                 warn=say,
-                client=client,
+                mirrors=mirrors,
             )
             refetched, to_fetch = plan.refetched, plan.to_fetch
         pypi_needed = bool(packages) and (
@@ -191,6 +187,10 @@ def install_environment(
         _checkpoint("cache-verified")
         if to_link or to_remove:
             say(f"linking {len(to_link)} conda package(s) into {prefix}")
+            # every archive is in the cache now, so rattler fetches nothing: its client is
+            # hermetic's (mirrors, credentials) only where this run downloaded anyway, as a
+            # warm install need not build one (~8 ms of CPU, as much as checking 220 entries)
+            client = rattler_client(mirrors) if to_fetch or refetched else None
             _rattler_install(records, prefix, cache, installed, reinstall, client)
             stamp_entries(to_fetch, cache)
         _checkpoint("conda-installed")

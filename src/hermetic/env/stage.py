@@ -36,6 +36,7 @@ from typing import Any
 from hermetic.env.verify import CachePlan, cache_lock_sha, entry_name, local_path, prepare_cache
 from hermetic.errors import HermeticError, LockError
 from hermetic.httpclient import credentials_hint, rattler_client
+from hermetic.mirrors import Mirrors
 from hermetic.pkgpaths import PackageLayout, check_packages, read_archive, refusal_says
 
 #: rattler's `<entry>.lock`: a big-endian u64 revision, then the archive's sha256
@@ -56,7 +57,7 @@ def fetch_and_check(
     site_packages: str | None,
     refused: str,
     warn: Callable[[str], None] | None = None,
-    client: Any | None = None,
+    mirrors: Mirrors | None = None,
 ) -> tuple[CachePlan, Staged]:
     """Verify the cache, fetch, hash, check and extract what is missing, then check every
     package's paths against `prefix`; raises before anything is linked into `prefix`.
@@ -68,7 +69,7 @@ def fetch_and_check(
     Path(cache).mkdir(parents=True, exist_ok=True)
     with refusal_says(refused):
         plan = prepare_cache(records, cache)
-        staged = stage_packages(records, cache, plan.intact, warn=warn, client=client)
+        staged = stage_packages(records, cache, plan.intact, warn=warn, mirrors=mirrors)
         check_packages(prefix, staged.layouts, site_packages=site_packages)
     return plan, staged
 
@@ -88,13 +89,13 @@ def stage_packages(
     intact: Mapping[str, PackageLayout],
     *,
     warn: Callable[[str], None] | None = None,
-    client: Any | None = None,
+    mirrors: Mirrors | None = None,
 ) -> Staged:
     """The checked layout of every record: from `intact` (entry name -> the layout of its
     verified cache entry), else by fetching, checking and extracting its archive.
 
-    `client` is the rattler HTTP client for downloads (`hermetic.httpclient.rattler_client`
-    with the mirrors, when configured; without, one with no mirrors)."""
+    Archives come from the channels' `mirrors` when configured (a `file://` mirror is read
+    from disk; HTTP ones through `hermetic.httpclient.rattler_client(mirrors)`)."""
     layouts: list[PackageLayout] = []
     md5_only: list[str] = []
     for r in records:
@@ -111,17 +112,16 @@ def stage_packages(
         if name in intact:
             layouts.append(intact[name])
         else:
-            layouts.append(_fetch_check_extract(r, cache, client))
+            layouts.append(_fetch_check_extract(r, cache, mirrors))
     return Staged(tuple(layouts), tuple(md5_only))
 
 
-def _fetch_check_extract(record: Any, cache: Path, client: Any | None) -> PackageLayout:
+def _fetch_check_extract(record: Any, cache: Path, mirrors: Mirrors | None) -> PackageLayout:
     name = entry_name(record)
     work = Path(tempfile.mkdtemp(prefix=f".hermetic-{name}-", dir=cache))
     try:
         archive = work / str(record.file_name)
-        _fetch(record, archive, client)
-        sha = _check_digest(record, archive)
+        sha = fetch_archive(record, archive, mirrors)
         layout = read_archive(archive, name)
         from rattler.package_streaming import extract
 
@@ -138,9 +138,19 @@ def _fetch_check_extract(record: Any, cache: Path, client: Any | None) -> Packag
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _fetch(record: Any, dest: Path, client: Any | None = None) -> None:
+def fetch_archive(record: Any, dest: Path, mirrors: Mirrors | None = None) -> bytes:
+    """Fetch the archive of `record` to `dest` and check it against the lock (sha256, else
+    md5); its sha256 digest. A mismatch is a `LockError` naming both digests."""
+    _fetch(record, dest, mirrors)
+    return _check_digest(record, dest)
+
+
+def _fetch(record: Any, dest: Path, mirrors: Mirrors | None = None) -> None:
+    """Copy or download the archive of `record` (its canonical URL, from the lock) to `dest`:
+    from its `file://` mirror's folder, else through the client, which sends the request to
+    an HTTP mirror and adds credentials in memory."""
     url = str(record.url)
-    path = local_path(url)
+    path = local_path(mirrors.fetch_url(url) if mirrors else url)
     if path is not None:
         try:
             shutil.copyfile(path, dest)
@@ -161,7 +171,7 @@ def _fetch(record: Any, dest: Path, client: Any | None = None) -> None:
     try:
         # the canonical URL: the client adds a conda token, a mirror and an Authorization
         # header (manifest, HERMETIC_AUTH_*, netrc, keyring) per request, in memory
-        asyncio.run(download_to_path(client or rattler_client(), url, dest))
+        asyncio.run(download_to_path(rattler_client(mirrors), url, dest))
     except Exception as exc:
         text = redact_text(str(exc))
         raise HermeticError(

@@ -26,6 +26,7 @@ from hermetic.image.base import BaseImage, resolve_base
 from hermetic.image.compress import MEDIA_TYPES, Compression, compressor_id
 from hermetic.image.store import CachedLayer, Store, checkpoint
 from hermetic.image.tarlayer import data, tree_layer_entries, write_layer_blob
+from hermetic.mirrors import Mirrors
 
 if TYPE_CHECKING:
     from hermetic.image.stage import StagedEnv
@@ -148,6 +149,7 @@ def build_image(
     options: ImageOptions,
     store: Store,
     reporter: Reporter | None = None,
+    mirrors: Mirrors | None = None,
 ) -> BuiltImage:
     start = time.monotonic()
     say = reporter or (lambda _m: None)
@@ -157,7 +159,9 @@ def build_image(
     images = []
     staged_any = False
     for inp in inputs:
-        image, staged = _build_platform(inp, environment, options, store, annotations, created, say)
+        image, staged = _build_platform(
+            inp, environment, options, store, annotations, created, say, mirrors
+        )
         images.append(image)
         staged_any = staged_any or staged
     blobs: dict[str, Path | bytes] = {}
@@ -256,6 +260,7 @@ def _build_platform(
     annotations: list[tuple[str, str]],
     created: str,
     say: Reporter,
+    mirrors: Mirrors | None,
 ) -> tuple[PlatformImage, bool]:
     plat = oci_platform(inp.platform)
     base = resolve_base(options.base, plat, store, insecure=options.insecure)
@@ -285,6 +290,7 @@ def _build_platform(
                 prefix=options.prefix,
                 stage=stage_dir,
                 cache=cache,
+                mirrors=mirrors,
             )
             say(f"{inp.platform}: writing {len(missing)} layer(s) of {len(groups)}")
             with ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:

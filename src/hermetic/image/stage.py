@@ -29,8 +29,10 @@ from hermetic.credentials import redact_url
 from hermetic.env.stage import fetch_and_check, site_packages_of
 from hermetic.env.verify import stamp_entries
 from hermetic.errors import HermeticError, LockError
+from hermetic.httpclient import rattler_client
 from hermetic.image.layers import python_xy
 from hermetic.image.wheels import install_wheel
+from hermetic.mirrors import Mirrors
 from hermetic.pkgpaths import check_relative, check_wheel, refusal_says
 
 
@@ -58,17 +60,22 @@ def stage_env(
     prefix: str,
     stage: Path,
     cache: Path,
+    mirrors: Mirrors | None = None,
 ) -> StagedEnv:
-    """Lay out `records` and `wheels` in `stage` for `prefix` (stage must not exist)."""
+    """Lay out `records` and `wheels` in `stage` for `prefix` (stage must not exist);
+    archives come from the channels' `mirrors` when configured."""
     from rattler import Platform
     from rattler.install import install
-
-    from hermetic.httpclient import rattler_client
 
     stage.mkdir(parents=True)
     # fetched, hashed and path-checked before rattler links a byte into the stage
     plan, _ = fetch_and_check(
-        records, cache, stage, site_packages=site_packages_of(records), refused=_REFUSED
+        records,
+        cache,
+        stage,
+        site_packages=site_packages_of(records),
+        refused=_REFUSED,
+        mirrors=mirrors,
     )
     with refusal_says(_REFUSED):
         for wheel in wheels:
@@ -83,7 +90,7 @@ def stage_env(
                 alternative_target_prefix=prefix,
                 execute_link_scripts=False,
                 show_progress=False,
-                client=rattler_client(),  # should rattler fetch: tokens, credentials
+                client=rattler_client(mirrors),  # should rattler fetch: mirrors, credentials
             )
         )
     except Exception as exc:

@@ -27,12 +27,14 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from hermetic.condapkg import index_channel
+from hermetic.env.stage import fetch_archive
 from hermetic.env.verify import local_path
 from hermetic.env.wheelfetch import fetch_wheel, refuse_sources
 from hermetic.errors import HermeticError, LockError
 from hermetic.fs import atomic_write_text, sha256_file
 from hermetic.layout import LOCK_NAME
 from hermetic.lock.model import PypiArtifact
+from hermetic.mirrors import Mirrors
 
 
 @dataclass(frozen=True)
@@ -48,41 +50,13 @@ def _filename(url: str) -> str:
     return unquote(urlparse(url).path).rsplit("/", 1)[-1]
 
 
-def fetch_archive(record: Any, dest: Path) -> None:
-    """Copy or download the conda archive of `record` to `dest`, checked by sha256."""
-    url = str(record.url)
-    expected = record.sha256.hex() if record.sha256 else None
+def _copy_archive(record: Any, dest: Path, mirrors: Mirrors | None) -> None:
+    """The conda archive of `record` at `dest`, fetched as install fetches it (a `file://`
+    mirror, or the client with HTTP mirrors and credentials) and checked against the lock."""
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        path = local_path(url)
-        if path is not None:
-            try:
-                shutil.copyfile(path, tmp)
-            except OSError as exc:
-                raise LockError(
-                    f"{record.file_name}: cannot read the locked artifact {path} ({exc.strerror})"
-                ) from None
-        else:
-            from rattler.package_streaming import download_to_path
-
-            from hermetic.condapkg import run_coroutine
-            from hermetic.credentials import redact_text, redact_url
-            from hermetic.httpclient import rattler_client
-
-            try:
-                run_coroutine(download_to_path(rattler_client(), url, tmp))
-            except Exception as exc:
-                raise HermeticError(
-                    f"cannot download {redact_url(url)}: {redact_text(str(exc))}"
-                ) from None
-        actual = sha256_file(tmp)
-        if expected is not None and actual != expected:
-            raise LockError(
-                f"{record.file_name} does not match the lock (sha256 {actual}, the lock has "
-                f"{expected})",
-                hint="the channel's package changed since it was locked",
-            )
+        fetch_archive(record, tmp, mirrors)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -96,6 +70,7 @@ def write_bundle(
     pypi: tuple[PypiArtifact, ...],
     out: Path,
     cache: Path,
+    mirrors: Mirrors | None = None,
 ) -> Bundle:
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -110,7 +85,7 @@ def write_bundle(
         for r in sorted(records, key=lambda r: r.name.normalized):
             rel = f"channel/{r.subdir}/{r.file_name}"
             subdirs.add(str(r.subdir))
-            fetch_archive(r, staging / rel)
+            _copy_archive(r, staging / rel, mirrors)
             locations[str(r.url)] = rel
             sha = r.sha256.hex() if r.sha256 else ""
             explicit.append(f"./{rel}#{sha}" if sha else f"./{rel}")

@@ -26,7 +26,9 @@ from hermetic.env.stage import fetch_and_check, site_packages_of
 from hermetic.env.verify import entry_name, stamp_entries
 from hermetic.env.wheelfetch import fetch_wheels
 from hermetic.errors import HermeticError, LockError
+from hermetic.httpclient import rattler_client
 from hermetic.lock.model import PypiArtifact
+from hermetic.mirrors import Mirrors
 from hermetic.pkgpaths import check_wheel, refusal_says
 
 
@@ -57,9 +59,14 @@ _REFUSED = "nothing was packed"
 
 @contextmanager
 def staged(
-    records: list[Any], pypi: tuple[PypiArtifact, ...], platform: str, cache: Path
+    records: list[Any],
+    pypi: tuple[PypiArtifact, ...],
+    platform: str,
+    cache: Path,
+    mirrors: Mirrors | None = None,
 ) -> Iterator[StagedEnv]:
-    """Fetch and verify everything, link the conda part into a staging prefix."""
+    """Fetch (from the channels' `mirrors` when configured) and verify everything, link the
+    conda part into a staging prefix."""
     if platform.startswith("win-"):
         raise HermeticError(
             f"packing for {platform} is not supported: a Windows environment needs .exe entry "
@@ -82,9 +89,14 @@ def staged(
         prefix.mkdir()
         # hashed and path-checked before rattler links a byte into the staging prefix
         plan, _ = fetch_and_check(
-            records, cache, prefix, site_packages=site_packages_of(records), refused=_REFUSED
+            records,
+            cache,
+            prefix,
+            site_packages=site_packages_of(records),
+            refused=_REFUSED,
+            mirrors=mirrors,
         )
-        _link(records, prefix, cache, platform)
+        _link(records, prefix, cache, platform, mirrors)
         stamp_entries(plan.to_fetch, cache)
         yield StagedEnv(
             platform=platform,
@@ -96,11 +108,11 @@ def staged(
         )
 
 
-def _link(records: list[Any], prefix: Path, cache: Path, platform: str) -> None:
+def _link(
+    records: list[Any], prefix: Path, cache: Path, platform: str, mirrors: Mirrors | None
+) -> None:
     from rattler import Platform
     from rattler.install import install
-
-    from hermetic.httpclient import rattler_client
 
     try:
         asyncio.run(
@@ -111,7 +123,7 @@ def _link(records: list[Any], prefix: Path, cache: Path, platform: str) -> None:
                 platform=Platform(platform),
                 execute_link_scripts=False,
                 show_progress=False,
-                client=rattler_client(),  # should rattler fetch: tokens, credentials
+                client=rattler_client(mirrors),  # should rattler fetch: mirrors, credentials
             )
         )
     except Exception as exc:

@@ -136,6 +136,7 @@ def build(
             options=options,
             store=store,
             reporter=say,
+            mirrors=project.mirrors,
         )
     finally:
         store.clean_tmp()

@@ -71,7 +71,7 @@ def pack(
     target, records, pypi = _locked(project.lock_path, environment, platform)
     activation = project.environment(environment).activation(target)
     cache = cache or settings.current().package_cache_dir
-    with staged(records, pypi, target, cache) as env:
+    with staged(records, pypi, target, cache, project.mirrors) as env:
         members = pack_members(env, SpecActivation(environment, activation))
         packed = write_pack(members, out)
     return PackResult(
@@ -104,16 +104,22 @@ def verify_archive(archive: Path) -> int:
 
 
 def bundle(
-    lock_path: Path,
+    project: Project,
     environment: str,
     out: Path,
     *,
     platform: str | None = None,
     cache: Path | None = None,
 ) -> Bundle:
-    target, records, pypi = _locked(lock_path, environment, platform)
+    """Write the offline channel of `environment` × `platform` from the project's lock, its
+    archives fetched from the channels' mirrors when configured."""
+    if not project.has_lock:
+        raise LockError(f"no lock file at {project.lock_path}", hint="run `hermetic lock` first")
+    target, records, pypi = _locked(project.lock_path, environment, platform)
     cache = cache or settings.current().package_cache_dir
-    return write_bundle(lock_path, environment, target, records, pypi, out, cache)
+    return write_bundle(
+        project.lock_path, environment, target, records, pypi, out, cache, project.mirrors
+    )
 
 
 def install_from_bundle(
