@@ -38,7 +38,9 @@ def test_editable_path_dependency_end_to_end(tmp_path, conda_channel, wheelhouse
     h("lock", cwd=root, cache=cache)
     lock = root / "hermetic.lock"
     text = lock.read_text()
-    entry = text[text.index(f"\n- pypi: {mine.as_uri()}") + 1 :].split("\n- ", 1)[0]
+    # a directory beside the project is recorded relative to it, as pixi.lock writes it
+    entry = text[text.index("\n- pypi: ../mine\n") + 1 :].split("\n- ", 1)[0]
+    assert str(tmp_path) not in text  # the lock holds in another checkout of the monorepo
     assert "\n  editable: true" in entry, entry
     assert text.count("editable: true") == 1  # only the editable one
     assert "pypi-editable:" in text and "      - mine" in text  # what the spec asked
@@ -47,6 +49,16 @@ def test_editable_path_dependency_end_to_end(tmp_path, conda_channel, wheelhouse
     assert {p.name: p.editable for p in load_lock(lock).pypi_packages("default", "linux-64")}[
         "hellowheel"
     ] is False
+
+    # the whole monorepo moved: the lock is still fresh and names the moved source tree
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    shutil.copytree(mine, moved / "mine")
+    shutil.copytree(root, moved / "p", ignore=shutil.ignore_patterns(".hermetic"))
+    spec = moved / "p" / "hermetic.toml"
+    spec.write_text(spec.read_text().replace(str(mine), "../mine"))
+    assert h("lock", "--check", cwd=moved / "p", cache=cache).returncode == 0
+    assert _mine(moved / "p" / "hermetic.lock").url == (moved / "mine").as_uri()
 
     # exported as pip writes it, so `conda env create` installs it editable too
     exported = h("export", "-f", "environment-yml", cwd=root, cache=cache).stdout

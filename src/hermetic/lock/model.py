@@ -7,6 +7,7 @@ the resolver can produce them and the installer consume them without importing e
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,17 +73,27 @@ def requirement_url(url: str) -> str:
     return url
 
 
+#: how far above the project a source directory may be and still be recorded relative to it:
+#: a monorepo's `../libs/x` moves with the checkout, `/opt/shared/x` does not
+_MAX_LEVELS_UP = 3
+
+
 def lock_location(url: str, base: Path) -> str:
     """Where the lock records a PyPI artifact: a source directory inside `base` (the lock's
     or the manifest's directory) as a relative path, `.` or `./sub`, as pixi.lock does, so
-    the lock means the same in every checkout; anything else as it is."""
+    the lock means the same in every checkout; one beside it (`../sibling`, up to three
+    levels up, below a common folder other than `/`) relative too; anything else as it is."""
     path = local_path(url)
     if path is None or path.name.endswith((".whl", ".tar.gz", ".zip", ".tgz")):
         return url
     try:
         rel = path.relative_to(base)
     except ValueError:
-        return url
+        beside = Path(os.path.relpath(path, base))
+        up = len([p for p in beside.parts if p == ".."])
+        if os.path.commonpath([path, base]) == "/" or up > _MAX_LEVELS_UP:
+            return url
+        return beside.as_posix()
     return "." if rel == Path() else f"./{rel.as_posix()}"
 
 
