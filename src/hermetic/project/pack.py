@@ -15,9 +15,10 @@ from typing import Any
 
 from hermetic import settings
 from hermetic.condapkg import compression_for
-from hermetic.errors import LockError, UsageError
+from hermetic.errors import UsageError
 from hermetic.layout import LOCK_NAME, env_prefix
 from hermetic.lock.model import PypiArtifact
+from hermetic.lock.read import Lock, load_lock, not_locked_error
 from hermetic.pack.archive import Packed, check_archive, unpack, write_pack
 from hermetic.pack.bundle import Bundle, absolute_lock, check_bundle, write_bundle
 from hermetic.pack.layout import SpecActivation, pack_members
@@ -39,11 +40,8 @@ class PackResult:
 
 
 def _locked(
-    lock_path: Path, environment: str, platform: str | None
+    lock: Lock, environment: str, platform: str | None
 ) -> tuple[str, list[Any], tuple[PypiArtifact, ...]]:
-    from hermetic.lock.read import load_lock, not_locked_error
-
-    lock = load_lock(lock_path)
     lock.require_environment(environment)
     have = lock.platforms(environment)
     target = platform or current_platform()
@@ -66,9 +64,8 @@ def pack(
     environment too, as `hermetic run` does; its activation scripts stay in the project."""
     start = time.monotonic()
     compression_for(out)  # an unknown extension is refused before any work
-    if not project.has_lock:
-        raise LockError(f"no lock file at {project.lock_path}", hint="run `hermetic lock` first")
-    target, records, pypi = _locked(project.lock_path, environment, platform)
+    # `project.lock` with no lock file is the one clear error: "run `hermetic lock` first"
+    target, records, pypi = _locked(project.lock, environment, platform)
     activation = project.environment(environment).activation(target)
     cache = cache or settings.current().package_cache_dir
     with staged(records, pypi, target, cache, project.mirrors) as env:
@@ -113,9 +110,7 @@ def bundle(
 ) -> Bundle:
     """Write the offline channel of `environment` × `platform` from the project's lock, its
     archives fetched from the channels' mirrors when configured."""
-    if not project.has_lock:
-        raise LockError(f"no lock file at {project.lock_path}", hint="run `hermetic lock` first")
-    target, records, pypi = _locked(project.lock_path, environment, platform)
+    target, records, pypi = _locked(project.lock, environment, platform)
     cache = cache or settings.current().package_cache_dir
     return write_bundle(
         project.lock_path, environment, target, records, pypi, out, cache, project.mirrors
@@ -146,7 +141,7 @@ def install_from_bundle(
         # wants absolute paths, so install from a copy pointing into wherever it is now
         local_lock = Path(tmp) / LOCK_NAME
         local_lock.write_text(absolute_lock(lock_path.read_text(), bundle_dir))
-        target, records, pypi = _locked(local_lock, environment, None)
+        target, records, pypi = _locked(load_lock(local_lock), environment, None)
         check_bundle(bundle_dir, records, pypi)
         return install_environment(
             local_lock,
