@@ -81,8 +81,8 @@ class PlatformInput:
     pypi: Sequence[Any]  # locked PyPI packages (name, version, url, sha256)
     activation_env: tuple[tuple[str, str], ...] = ()  # the spec's [activation.env], literal
     cuda: str | None = None  # the declared system requirement (`cuda = "12.4"`)
-    #: the spec's `{ value = "...", expand = true }` variables: an OCI config's Env is never
-    #: expanded, so the entrypoint exports them through the shell at start
+    #: the spec's `{ value = "...", expand = true }` variables not overridden by `--env`: an
+    #: OCI config's Env is never expanded, so the entrypoint exports them through the shell
     activation_expand: tuple[tuple[str, str], ...] = ()
 
 
@@ -313,8 +313,7 @@ def _build_platform(
     env_vars: dict[str, str] = {}
     for m in sorted(metas, key=lambda m: m.get("env_vars_order", "")):
         env_vars.update(m.get("env_vars", {}))
-    # `--env`/`[image] env` win over the spec's variables, as over every other source
-    expand = [(k, v) for k, v in inp.activation_expand if k not in dict(options.env)]
+    expand = list(inp.activation_expand)
     needs_entrypoint = bool(activation_scripts or expand) and options.base != "scratch"
     if needs_entrypoint:
         ours.append(_entrypoint_layer(options, activation_scripts, expand, store))

@@ -114,12 +114,12 @@ def write_dockerfile(
     ]
     # the spec's [activation.env] (as `hermetic run` and `image build` set it), then [image] env
     activation = load_spec(project.manifest).environment(environment).activation(platform)
-    env_pairs = [kv for kv in activation.env if kv[0] not in activation.expand]
-    env_pairs += list(settings.env)
+    env_pairs = [*activation.literal_env(), *settings.env]
     if env_pairs:
         lines.append("ENV " + " \\\n    ".join(_env_assignment(k, v) for k, v in env_pairs))
-    for key in activation.expand:
-        if key not in dict(settings.env):
+    overridden = {key for key, _ in settings.env}
+    for key, _ in activation.expanded_env():
+        if key not in overridden:
             lines.append(
                 f"# [activation.env] {key} asks for shell expansion when the container starts, "
                 "which ENV cannot do: set it in your entrypoint, or use `hermetic image build`"

@@ -102,6 +102,14 @@ class Activation:
     #: the variables whose value the shell expands (`{ value = "$HOME/x", expand = true }`)
     expand: tuple[str, ...] = ()
 
+    def literal_env(self) -> tuple[tuple[str, str], ...]:
+        """The variables exported exactly as written."""
+        return tuple(kv for kv in self.env if kv[0] not in self.expand)
+
+    def expanded_env(self) -> tuple[tuple[str, str], ...]:
+        """The variables whose value a shell expands when the environment is activated."""
+        return tuple(kv for kv in self.env if kv[0] in self.expand)
+
     def merged(self, other: Activation) -> Activation:
         env = dict(self.env)
         env.update(dict(other.env))

@@ -85,6 +85,7 @@ def build(
     platforms = settings.platforms or _default_platforms(lock, req.environment)
     sysreq = lock.system_requirements(req.environment)
     env_decl = spec.environment(req.environment)
+    overridden = {key for key, _ in settings.env}
     inputs = []
     for plat in platforms:
         activation = env_decl.activation(plat)
@@ -93,8 +94,11 @@ def build(
                 platform=plat,
                 records=lock.conda_records(req.environment, plat),
                 pypi=lock.pypi_packages(req.environment, plat),
-                activation_env=tuple(kv for kv in activation.env if kv[0] not in activation.expand),
-                activation_expand=tuple(kv for kv in activation.env if kv[0] in activation.expand),
+                activation_env=activation.literal_env(),
+                # `--env`/`[image] env` win over the spec's variables, as over every other
+                activation_expand=tuple(
+                    kv for kv in activation.expanded_env() if kv[0] not in overridden
+                ),
                 cuda=sysreq.cuda,
             )
         )
@@ -119,7 +123,7 @@ def build(
         revision=revision,
         insecure=req.insecure,
     )
-    expanded = [k for i in inputs for k, _ in i.activation_expand if k not in dict(options.env)]
+    expanded = [k for i in inputs for k, _ in i.activation_expand]
     if expanded and options.base == "scratch":
         raise UsageError(
             f"[activation.env] {expanded[0]} asks for shell expansion (expand = true), and a "
