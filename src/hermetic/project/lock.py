@@ -66,13 +66,12 @@ def _already_fresh(project: Project) -> LockResult | None:
     git source (each lock fetches those again, at their kept commit); else None."""
     if not project.has_lock:
         return None
-    from hermetic.lock.read import load_lock
     from hermetic.lock.update import EnvironmentSummary, LockResult
 
     try:
         if not check_lock(project.spec, project.lock_path).fresh:
             return None
-        lock = load_lock(project.lock_path)
+        lock = project.lock  # parsed once per command, as everywhere else
         summaries = []
         for env in sorted(lock.environment_names()):
             for platform in sorted(lock.platforms(env)):
